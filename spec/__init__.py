@@ -1,0 +1,54 @@
+"""The fulfillment API contract as data: the OpenAPI 3.1 document and the requirement catalogue.
+
+This package is the only thing the conformance kit and the reference sandbox share. Both read the
+contract from here at run time, so neither keeps a second copy of a schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "OPENAPI_PATH",
+    "REQUIREMENTS_PATH",
+    "load_openapi",
+    "load_requirements",
+    "spec_sha256",
+    "spec_version",
+]
+
+SPEC_DIR = Path(__file__).resolve().parent
+OPENAPI_PATH = SPEC_DIR / "openapi.yaml"
+REQUIREMENTS_PATH = SPEC_DIR / "requirements.yaml"
+
+
+@cache
+def load_openapi() -> dict[str, Any]:
+    """The parsed OpenAPI document (cached; callers must not mutate it)."""
+    with OPENAPI_PATH.open(encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.safe_load(handle)
+    return document
+
+
+@cache
+def load_requirements() -> list[dict[str, Any]]:
+    """The requirement catalogue's entries, in catalogue order."""
+    with REQUIREMENTS_PATH.open(encoding="utf-8") as handle:
+        catalogue: dict[str, Any] = yaml.safe_load(handle)
+    requirements: list[dict[str, Any]] = catalogue["requirements"]
+    return requirements
+
+
+def spec_sha256() -> str:
+    """Hex SHA-256 of the OpenAPI document's bytes, so a report names the exact contract it tested."""
+    return hashlib.sha256(OPENAPI_PATH.read_bytes()).hexdigest()
+
+
+def spec_version() -> str:
+    """The contract's `info.version`."""
+    return str(load_openapi()["info"]["version"])
