@@ -45,7 +45,7 @@ def load_requirements() -> list[dict[str, Any]]:
 
 
 def spec_sha256() -> str:
-    """Hex SHA-256 of the OpenAPI document's bytes, so a report names the exact contract it tested."""
+    """Hex SHA-256 of the OpenAPI document's bytes: a report names the exact contract it tested."""
     return hashlib.sha256(OPENAPI_PATH.read_bytes()).hexdigest()
 
 
