@@ -1,0 +1,67 @@
+"""`fulfillment-sandbox` / `python -m fulfillment_sandbox`: run the sandbox on loopback.
+
+Tokens given with --partner are never printed; the start-up line names only the partners.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+
+from .app import create_app
+from .auth import DEMO_PARTNERS
+
+
+def _partner(text: str) -> tuple[str, str]:
+    name, sep, token = text.partition(":")
+    if not sep or not name or not token:
+        raise argparse.ArgumentTypeError("expected NAME:TOKEN")
+    return name, token
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fulfillment-sandbox",
+        description="Reference sandbox of the fulfillment API (serves /v1 on the given port).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--db", required=True, help="SQLite database file (created if missing)")
+    parser.add_argument(
+        "--partner",
+        action="append",
+        type=_partner,
+        default=[],
+        metavar="NAME:TOKEN",
+        help="a partner and its bearer token (repeatable); default: the two demo partners",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests per minute per partner (default: effectively unlimited)",
+    )
+    parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    partners = dict(args.partner) if args.partner else dict(DEMO_PARTNERS)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = create_app(args.db, partners=partners, rate_limit_per_minute=args.rate_limit)
+    print(
+        f"fulfillment sandbox on http://{args.host}:{args.port}/v1 "
+        f"(partners: {', '.join(sorted(partners))}; db: {args.db})",
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Sandbox-only control endpoints (decision 32): the warehouse side, driven over HTTP.
+
+They let a partner, or the conformance kit, make the physical world happen: pick, hold, ship
+(n parcels, some lines), move a shipment on or void it, set or adjust stock, receive an inbound
+shipment or a return. Each is scoped to the caller's partner like every other endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from . import inbound, inventory, orders, returns, shipments, webhooks
+from .context import Ctx, Reply
+from .errors import ApiError
+from .reference import warehouse_exists
+from .storage import Tx, transaction
+
+
+def _order_step(ctx: Ctx, step: Callable[[Tx, str], None]) -> Reply:
+    order_id = ctx.path["order_id"]
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        step(tx, order_id)
+        return Reply(200, orders.get(tx.conn, ctx.partner, order_id))
+
+
+def pick_order(ctx: Ctx) -> Reply:
+    return _order_step(ctx, orders.pick)
+
+
+def hold_order(ctx: Ctx) -> Reply:
+    return _order_step(ctx, orders.hold)
+
+
+def ship_order(ctx: Ctx) -> Reply:
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        shipment_id = shipments.ship(tx, ctx.path["order_id"], ctx.body or {})
+        return Reply(201, shipments.get(tx.conn, ctx.partner, shipment_id))
+
+
+def advance_shipment(ctx: Ctx) -> Reply:
+    shipment_id = ctx.path["shipment_id"]
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        shipments.advance(tx, shipment_id, ctx.body["status"])
+        return Reply(200, shipments.get(tx.conn, ctx.partner, shipment_id))
+
+
+def void_shipment(ctx: Ctx) -> Reply:
+    shipment_id = ctx.path["shipment_id"]
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        shipments.void(tx, shipment_id)
+        return Reply(200, shipments.get(tx.conn, ctx.partner, shipment_id))
+
+
+def _check_warehouse(tx: Tx, warehouse_id: str) -> None:
+    if not warehouse_exists(tx.conn, tx.partner, warehouse_id):
+        raise ApiError(
+            422,
+            "invalid_warehouse",
+            f"warehouse_id '{warehouse_id}' is not a known warehouse.",
+            field="warehouse_id",
+        )
+
+
+def set_stock(ctx: Ctx) -> Reply:
+    body: dict[str, Any] = ctx.body
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        _check_warehouse(tx, body["warehouse_id"])
+        inventory.set_on_hand(tx, body["sku"], body["warehouse_id"], body["on_hand"])
+        orders.allocate_backorders(tx, body["sku"], body["warehouse_id"])
+        item = inventory.render_item(tx.conn, ctx.partner, body["sku"])
+    return Reply(200, item)
+
+
+def adjust_inventory(ctx: Ctx) -> Reply:
+    body: dict[str, Any] = ctx.body
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        _check_warehouse(tx, body["warehouse_id"])
+        adjustment = inventory.record_adjustment(
+            tx,
+            body["sku"],
+            body["warehouse_id"],
+            body["quantity_delta"],
+            body["reason"],
+            body.get("note"),
+        )
+        if body["quantity_delta"] > 0:
+            orders.allocate_backorders(tx, body["sku"], body["warehouse_id"])
+    return Reply(201, adjustment)
+
+
+def receive_inbound(ctx: Ctx) -> Reply:
+    inbound_id = ctx.path["inbound_shipment_id"]
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        inbound.receive(tx, inbound_id, ctx.body)
+        return Reply(200, inbound.get(tx.conn, ctx.partner, inbound_id))
+
+
+def receive_return(ctx: Ctx) -> Reply:
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        return_id = returns.receive(tx, ctx.body)
+        return Reply(201, returns.get(tx.conn, ctx.partner, return_id))
+
+
+def process_return(ctx: Ctx) -> Reply:
+    return_id = ctx.path["return_id"]
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        returns.process(tx, return_id)
+        return Reply(200, returns.get(tx.conn, ctx.partner, return_id))
+
+
+async def retry_deliveries(ctx: Ctx) -> Reply:
+    """Every pending delivery of this partner is sent now, before the response (for tests)."""
+    from starlette.concurrency import run_in_threadpool
+
+    def mark_due() -> int:
+        with transaction(ctx.services.db, ctx.partner) as tx:
+            return webhooks.retry_now(tx)
+
+    await ctx.services.deliverer.settle()
+    retried = await run_in_threadpool(mark_due)
+    await ctx.services.deliverer.deliver_due(ctx.partner)
+    return Reply(200, {"retried": retried})
+
+
+SYNC_OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
+    "sandboxPickOrder": pick_order,
+    "sandboxHoldOrder": hold_order,
+    "sandboxShipOrder": ship_order,
+    "sandboxAdvanceShipment": advance_shipment,
+    "sandboxVoidShipment": void_shipment,
+    "sandboxSetStock": set_stock,
+    "sandboxAdjustInventory": adjust_inventory,
+    "sandboxReceiveInbound": receive_inbound,
+    "sandboxReceiveReturn": receive_return,
+    "sandboxProcessReturn": process_return,
+}
+ASYNC_OPERATIONS: dict[str, Callable[[Ctx], Awaitable[Reply]]] = {
+    "sandboxRetryWebhookDeliveries": retry_deliveries,
+}

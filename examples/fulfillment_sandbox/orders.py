@@ -1,0 +1,363 @@
+"""Orders: create, read, list, amend (merge patch + If-Match), cancel, and status upkeep.
+
+State machine (the guide's appendix, decisions 10, 13, 14, 20):
+received/backordered/on_hold -> processing (pick) -> partially_shipped -> shipped;
+received/backordered/on_hold -> cancelled. Every change to an order bumps `version` and
+`updated_at` (decision 12); shipments are embedded, so a shipment change bumps its order too.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from . import inventory, webhooks
+from .errors import ApiError, not_found
+from .paging import ListQuery, list_page
+from .reference import shipping_method, warehouse_exists
+from .storage import Tx, dumps, format_ms, new_id, parse_ms
+
+AMENDABLE = ("received", "backordered", "on_hold")
+CANCELLABLE = ("received", "backordered", "on_hold")
+OPEN = ("received", "backordered", "on_hold", "processing", "partially_shipped")
+
+
+def _row(conn: sqlite3.Connection, partner: str, order_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM orders WHERE id = ? AND partner = ?", (order_id, partner)
+    ).fetchone()
+    if row is None:
+        raise not_found("Order", order_id)
+    return row
+
+
+def shipped_by_sku(conn: sqlite3.Connection, order_id: str) -> dict[str, int]:
+    shipped: dict[str, int] = {}
+    for row in conn.execute(
+        "SELECT doc FROM shipments WHERE order_id = ? AND voided = 0", (order_id,)
+    ):
+        for item in json.loads(row["doc"])["items"]:
+            shipped[item["sku"]] = shipped.get(item["sku"], 0) + item["quantity"]
+    return shipped
+
+
+def ordered_by_sku(lines: list[dict[str, Any]]) -> dict[str, int]:
+    ordered: dict[str, int] = {}
+    for line in lines:
+        ordered[line["sku"]] = ordered.get(line["sku"], 0) + line["quantity"]
+    return ordered
+
+
+def open_demand(conn: sqlite3.Connection, order: sqlite3.Row) -> dict[str, int]:
+    """Units still to ship per SKU (nothing for a cancelled order)."""
+    if order["status"] == "cancelled":
+        return {}
+    shipped = shipped_by_sku(conn, order["id"])
+    lines = json.loads(order["doc"])["items"]
+    return {sku: qty - shipped.get(sku, 0) for sku, qty in ordered_by_sku(lines).items()}
+
+
+def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    from .shipments import render as render_shipment
+
+    doc = json.loads(row["doc"])
+    shipment_rows = conn.execute(
+        "SELECT * FROM shipments WHERE order_id = ? ORDER BY created_at, id", (row["id"],)
+    ).fetchall()
+    shipments = [render_shipment(s, row["order_number"]) for s in shipment_rows]
+    remaining = shipped_by_sku(conn, row["id"])
+    items = []
+    for line in doc["items"]:
+        shipped = min(line["quantity"], remaining.get(line["sku"], 0))
+        remaining[line["sku"]] = remaining.get(line["sku"], 0) - shipped
+        items.append(
+            {
+                "sku": line["sku"],
+                "description": line.get("description"),
+                "quantity": line["quantity"],
+                "unit_price": line.get("unit_price"),
+                "currency": line.get("currency"),
+                "shipped_quantity": shipped,
+            }
+        )
+    return {
+        "id": row["id"],
+        "order_number": row["order_number"],
+        "reference": row["reference"],
+        "status": row["status"],
+        "warehouse_id": row["warehouse_id"],
+        "shipping_method_id": doc.get("shipping_method_id"),
+        "shipping_method": doc.get("shipping_method"),
+        "order_date": doc["order_date"],
+        "signature_required": doc.get("signature_required", False),
+        "insurance": doc.get("insurance", False),
+        "gift_message": doc.get("gift_message"),
+        "packing_note": doc.get("packing_note"),
+        "ship_to": doc["ship_to"],
+        "items": items,
+        "version": str(row["version"]),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "cancelled_at": row["cancelled_at"],
+        "shipments": shipments,
+    }
+
+
+def get(conn: sqlite3.Connection, partner: str, order_id: str) -> dict[str, Any]:
+    return render(conn, _row(conn, partner, order_id))
+
+
+def list_orders(
+    conn: sqlite3.Connection, codec: Any, partner: str, query: ListQuery
+) -> dict[str, Any]:
+    def conditions(filters: dict[str, Any]) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        for name in ("order_number", "reference", "status"):
+            if filters.get(name) is not None:
+                where.append(f"{name} = ?")
+                params.append(filters[name])
+        return where, params
+
+    return list_page(
+        conn,
+        codec,
+        resource="orders",
+        table="orders",
+        id_column="id",
+        partner=partner,
+        query=query,
+        conditions=conditions,
+        render=lambda row: render(conn, row),
+    )
+
+
+# --- validation against reference data ---------------------------------------------------
+
+
+def _resolve_method(tx: Tx, body: dict[str, Any], doc: dict[str, Any]) -> None:
+    """Set shipping_method_id/shipping_method from an id (must exist) or a free-text name."""
+    method_id = body.get("shipping_method_id")
+    name = body.get("shipping_method")
+    if method_id is not None:
+        row = shipping_method(tx.conn, tx.partner, method_id=method_id)
+        if row is None:
+            raise ApiError(
+                422,
+                "invalid_shipping_method",
+                f"shipping_method_id '{method_id}' is not a known shipping method.",
+                field="shipping_method_id",
+            )
+        doc["shipping_method_id"], doc["shipping_method"] = row["id"], row["name"]
+    elif name is not None:
+        row = shipping_method(tx.conn, tx.partner, name=name)
+        doc["shipping_method_id"] = row["id"] if row else None
+        doc["shipping_method"] = row["name"] if row else name
+    else:
+        doc["shipping_method_id"] = doc.get("shipping_method_id")
+        doc["shipping_method"] = doc.get("shipping_method")
+
+
+def _check_skus(tx: Tx, items: list[dict[str, Any]]) -> None:
+    for index, line in enumerate(items):
+        if not inventory.sku_exists(tx.conn, tx.partner, line["sku"]):
+            raise ApiError(
+                422,
+                "unknown_sku",
+                f"SKU '{line['sku']}' is not known to the warehouse.",
+                field=f"items[{index}].sku",
+            )
+
+
+def _lines(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = ("sku", "description", "quantity", "unit_price", "currency")
+    return [{key: line[key] for key in keys if key in line} for line in items]
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def create(tx: Tx, body: dict[str, Any]) -> str:
+    if not warehouse_exists(tx.conn, tx.partner, body["warehouse_id"]):
+        raise ApiError(
+            422,
+            "invalid_warehouse",
+            f"warehouse_id '{body['warehouse_id']}' is not a known warehouse.",
+            field="warehouse_id",
+        )
+    existing = tx.conn.execute(
+        "SELECT id FROM orders WHERE partner = ? AND reference = ?",
+        (tx.partner, body["reference"]),
+    ).fetchone()
+    if existing is not None:
+        raise ApiError(
+            409,
+            "duplicate_reference",
+            f"An order with reference '{body['reference']}' already exists.",
+            field="reference",
+            existing_order_id=existing["id"],
+        )
+    doc: dict[str, Any] = {}
+    _resolve_method(tx, body, doc)
+    _check_skus(tx, body["items"])
+    stamp = tx.stamp("orders")
+    order_date = body.get("order_date")
+    doc.update(
+        order_date=format_ms(parse_ms(order_date)) if order_date else stamp,
+        signature_required=body.get("signature_required", False),
+        insurance=body.get("insurance", False),
+        gift_message=body.get("gift_message"),
+        packing_note=body.get("packing_note"),
+        ship_to=body["ship_to"],
+        items=_lines(body["items"]),
+    )
+    order_id = new_id("ord")
+    tx.conn.execute(
+        "INSERT INTO orders (id, partner, order_number, reference, status, warehouse_id, version,"
+        " created_at, updated_at, cancelled_at, doc) VALUES (?,?,?,?,?,?,1,?,?,NULL,?)",
+        (
+            order_id,
+            tx.partner,
+            body["order_number"],
+            body["reference"],
+            "received",
+            body["warehouse_id"],
+            stamp,
+            stamp,
+            dumps(doc),
+        ),
+    )
+    backordered = inventory.rebalance(
+        tx, order_id, body["warehouse_id"], ordered_by_sku(doc["items"])
+    )
+    if backordered:
+        tx.conn.execute("UPDATE orders SET status = 'backordered' WHERE id = ?", (order_id,))
+    return order_id
+
+
+def touch(tx: Tx, order_id: str, **columns: Any) -> None:
+    """Update columns of an order and bump its version and updated_at (decision 12)."""
+    sets = "".join(f"{name} = ?, " for name in columns)
+    tx.conn.execute(
+        f"UPDATE orders SET {sets}version = version + 1, updated_at = ? WHERE id = ?",
+        (*columns.values(), tx.stamp("orders"), order_id),
+    )
+
+
+def check_if_match(if_match: str | None, version: int) -> None:
+    """A stale If-Match gets 409 version_conflict; none at all is applied (decision 9)."""
+    if if_match is None:
+        return
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags:
+        return
+    current = str(version)
+    for tag in tags:
+        tag = tag.removeprefix("W/")
+        if tag.strip('"') == current:
+            return
+    raise ApiError(
+        409,
+        "version_conflict",
+        f"If-Match '{if_match}' does not match the current version '\"{current}\"'.",
+        field="If-Match",
+    )
+
+
+def amend(tx: Tx, order_id: str, patch: dict[str, Any], if_match: str | None) -> None:
+    row = _row(tx.conn, tx.partner, order_id)
+    check_if_match(if_match, row["version"])
+    if row["status"] not in AMENDABLE:
+        raise ApiError(
+            409,
+            "too_late_to_amend",
+            f"Order is {row['status']}; it can only be amended before picking. "
+            "Cancel and recreate it instead.",
+            order_status=row["status"],
+        )
+    doc = json.loads(row["doc"])
+    if "shipping_method_id" in patch or "shipping_method" in patch:
+        merged = {
+            "shipping_method_id": patch.get("shipping_method_id"),
+            "shipping_method": patch.get("shipping_method"),
+        }
+        if "shipping_method_id" not in patch and patch.get("shipping_method") is not None:
+            merged["shipping_method_id"] = None
+        doc["shipping_method_id"], doc["shipping_method"] = None, None
+        _resolve_method(tx, merged, doc)
+    for key in ("signature_required", "insurance", "gift_message", "packing_note", "ship_to"):
+        if key in patch:
+            doc[key] = patch[key]
+    if "items" in patch:
+        _check_skus(tx, patch["items"])
+        doc["items"] = _lines(patch["items"])
+    status = row["status"]
+    tx.conn.execute("UPDATE orders SET doc = ? WHERE id = ?", (dumps(doc), order_id))
+    if "items" in patch:
+        backordered = inventory.rebalance(
+            tx, order_id, row["warehouse_id"], ordered_by_sku(doc["items"])
+        )
+        if status in ("received", "backordered"):
+            status = "backordered" if backordered else "received"
+    touch(tx, order_id, status=status)
+
+
+def cancel(tx: Tx, order_id: str) -> bool:
+    """Cancel; True when this call cancelled it, False when it already was (decision 13)."""
+    row = _row(tx.conn, tx.partner, order_id)
+    if row["status"] == "cancelled":
+        return False
+    if row["status"] == "processing":
+        raise ApiError(
+            409,
+            "too_late_to_cancel",
+            "Order is being picked; it can no longer be cancelled.",
+            order_status=row["status"],
+        )
+    if row["status"] in ("partially_shipped", "shipped"):
+        raise ApiError(409, "already_shipped", "Order has shipped.", order_status=row["status"])
+    inventory.rebalance(tx, order_id, row["warehouse_id"], {})
+    touch(tx, order_id, status="cancelled", cancelled_at=tx.stamp("orders"))
+    webhooks.emit(tx, "order.cancelled", get(tx.conn, tx.partner, order_id))
+    return True
+
+
+def allocate_backorders(tx: Tx, sku: str, warehouse_id: str) -> None:
+    """After stock rises, allocate to backordered orders of this SKU/warehouse, oldest first."""
+    rows = tx.conn.execute(
+        "SELECT o.* FROM orders o JOIN order_allocations a ON a.order_id = o.id "
+        "WHERE o.partner = ? AND o.warehouse_id = ? AND a.sku = ? AND a.backordered > 0 "
+        "ORDER BY o.created_at, o.id",
+        (tx.partner, warehouse_id, sku),
+    ).fetchall()
+    for row in rows:
+        backordered = inventory.rebalance(tx, row["id"], warehouse_id, open_demand(tx.conn, row))
+        if row["status"] == "backordered" and not backordered:
+            touch(tx, row["id"], status="received")
+
+
+def require_status(tx: Tx, order_id: str, allowed: tuple[str, ...], step: str) -> sqlite3.Row:
+    row = _row(tx.conn, tx.partner, order_id)
+    if row["status"] not in allowed:
+        raise ApiError(
+            409,
+            "invalid_transition",
+            f"Order '{order_id}' is {row['status']} and cannot be {step}.",
+            order_status=row["status"],
+        )
+    return row
+
+
+def pick(tx: Tx, order_id: str) -> None:
+    require_status(tx, order_id, ("received", "on_hold", "backordered"), "picked")
+    touch(tx, order_id, status="processing")
+
+
+def hold(tx: Tx, order_id: str) -> None:
+    require_status(tx, order_id, ("received", "backordered"), "put on hold")
+    touch(tx, order_id, status="on_hold")
+
+
+def row_for_update(tx: Tx, order_id: str) -> sqlite3.Row:
+    return _row(tx.conn, tx.partner, order_id)

@@ -1,0 +1,197 @@
+"""Customer returns and RMAs (the guide, § 5c): expected -> received -> processed.
+
+The ERP may pre-authorise a return (`createReturn`, status `expected`); the warehouse side
+(a sandbox control endpoint) records what arrived, per line with condition and restock flag. A
+restocked line adds to `on_hand` at the return's warehouse and feeds backordered orders.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from . import inventory, orders, webhooks
+from .errors import ApiError, not_found
+from .paging import ListQuery, list_page
+from .reference import warehouse_exists
+from .storage import Tx, dumps, new_id
+
+
+def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    order = conn.execute("SELECT order_number FROM orders WHERE id = ?", (row["order_id"],))
+    return {
+        "id": row["id"],
+        "order_id": row["order_id"],
+        "order_number": order.fetchone()["order_number"],
+        "rma": row["rma"],
+        "status": row["status"],
+        "received_at": row["received_at"],
+        "warehouse_id": row["warehouse_id"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "items": json.loads(row["doc"])["items"],
+    }
+
+
+def _row(conn: sqlite3.Connection, partner: str, return_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM returns WHERE id = ? AND partner = ?", (return_id, partner)
+    ).fetchone()
+    if row is None:
+        raise not_found("Return", return_id)
+    return row
+
+
+def get(conn: sqlite3.Connection, partner: str, return_id: str) -> dict[str, Any]:
+    return render(conn, _row(conn, partner, return_id))
+
+
+def list_returns(
+    conn: sqlite3.Connection, codec: Any, partner: str, query: ListQuery
+) -> dict[str, Any]:
+    def conditions(filters: dict[str, Any]) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        for name in ("order_id", "status"):
+            if filters.get(name) is not None:
+                where.append(f"{name} = ?")
+                params.append(filters[name])
+        return where, params
+
+    return list_page(
+        conn,
+        codec,
+        resource="returns",
+        table="returns",
+        id_column="id",
+        partner=partner,
+        query=query,
+        conditions=conditions,
+        render=lambda row: render(conn, row),
+    )
+
+
+def _order(tx: Tx, order_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = tx.conn.execute(
+        "SELECT * FROM orders WHERE id = ? AND partner = ?", (order_id, tx.partner)
+    ).fetchone()
+    if row is None:
+        raise ApiError(
+            422,
+            "validation_failed",
+            f"order_id '{order_id}' is not a known order.",
+            field="order_id",
+        )
+    return row
+
+
+def _check_lines(tx: Tx, order: sqlite3.Row, items: list[dict[str, Any]]) -> None:
+    ordered = orders.ordered_by_sku(json.loads(order["doc"])["items"])
+    for index, line in enumerate(items):
+        if line["sku"] not in ordered:
+            raise ApiError(
+                422,
+                "unknown_sku",
+                f"SKU '{line['sku']}' is not on order '{order['id']}'.",
+                field=f"items[{index}].sku",
+            )
+
+
+def create(tx: Tx, body: dict[str, Any]) -> str:
+    """An expected return (RMA) announced by the ERP."""
+    order = _order(tx, body["order_id"])
+    _check_lines(tx, order, body["items"])
+    warehouse_id = body.get("warehouse_id") or order["warehouse_id"]
+    if not warehouse_exists(tx.conn, tx.partner, warehouse_id):
+        raise ApiError(
+            422,
+            "invalid_warehouse",
+            f"warehouse_id '{warehouse_id}' is not a known warehouse.",
+            field="warehouse_id",
+        )
+    items = [
+        {"sku": line["sku"], "quantity": line["quantity"], "condition": None, "restocked": False}
+        for line in body["items"]
+    ]
+    stamp = tx.stamp("returns")
+    return_id = new_id("ret")
+    tx.conn.execute(
+        "INSERT INTO returns (id, partner, order_id, rma, status, warehouse_id, received_at, "
+        "created_at, updated_at, doc) VALUES (?,?,?,?,'expected',?,NULL,?,?,?)",
+        (
+            return_id,
+            tx.partner,
+            order["id"],
+            body["rma"],
+            warehouse_id,
+            stamp,
+            stamp,
+            dumps({"items": items}),
+        ),
+    )
+    return return_id
+
+
+def receive(tx: Tx, body: dict[str, Any]) -> str:
+    """The warehouse records a return arriving (optionally fulfilling an expected RMA)."""
+    order = _order(tx, body["order_id"])
+    _check_lines(tx, order, body["items"])
+    items = [
+        {key: line[key] for key in ("sku", "quantity", "condition", "restocked")}
+        for line in body["items"]
+    ]
+    stamp = tx.stamp("returns")
+    expected_id = body.get("return_id")
+    if expected_id is not None:
+        existing = _row(tx.conn, tx.partner, expected_id)
+        if existing["status"] != "expected" or existing["order_id"] != order["id"]:
+            raise ApiError(
+                409,
+                "invalid_transition",
+                f"Return '{expected_id}' is {existing['status']} for order "
+                f"'{existing['order_id']}' and cannot be received for this order.",
+            )
+        return_id, warehouse_id = expected_id, existing["warehouse_id"]
+        tx.conn.execute(
+            "UPDATE returns SET status = 'received', received_at = ?, updated_at = ?, doc = ?, "
+            "rma = COALESCE(?, rma) WHERE id = ?",
+            (stamp, stamp, dumps({"items": items}), body.get("rma"), return_id),
+        )
+    else:
+        return_id, warehouse_id = new_id("ret"), order["warehouse_id"]
+        tx.conn.execute(
+            "INSERT INTO returns (id, partner, order_id, rma, status, warehouse_id, received_at,"
+            " created_at, updated_at, doc) VALUES (?,?,?,?,'received',?,?,?,?,?)",
+            (
+                return_id,
+                tx.partner,
+                order["id"],
+                body.get("rma"),
+                warehouse_id,
+                stamp,
+                stamp,
+                stamp,
+                dumps({"items": items}),
+            ),
+        )
+    for line in items:
+        if line["restocked"]:
+            inventory.change_stock(tx, line["sku"], warehouse_id, on_hand=line["quantity"])
+            orders.allocate_backorders(tx, line["sku"], warehouse_id)
+    webhooks.emit(tx, "return.received", get(tx.conn, tx.partner, return_id))
+    return return_id
+
+
+def process(tx: Tx, return_id: str) -> None:
+    row = _row(tx.conn, tx.partner, return_id)
+    if row["status"] != "received":
+        raise ApiError(
+            409,
+            "invalid_transition",
+            f"Return '{return_id}' is {row['status']}; only a received return can be processed.",
+        )
+    tx.conn.execute(
+        "UPDATE returns SET status = 'processed', updated_at = ? WHERE id = ?",
+        (tx.stamp("returns"), return_id),
+    )

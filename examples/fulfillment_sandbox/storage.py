@@ -1,0 +1,249 @@
+"""SQLite storage: one durable file, WAL mode, one writer at a time.
+
+Why this shape (decisions 16-17): every `updated_at` is stamped inside the write transaction while
+the single writer lock is held, from a clock that is strictly increasing per table. A reader
+therefore never sees a row whose `updated_at` is older than one it was already served, which is
+what makes `updated_since` polling and (updated_at, id) cursors skip nothing.
+
+`synchronous=FULL` makes every acknowledged commit survive a kill -9 of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS warehouses (
+  partner TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, code TEXT, address TEXT NOT NULL,
+  updated_at TEXT NOT NULL, PRIMARY KEY (partner, id));
+CREATE TABLE IF NOT EXISTS shipping_methods (
+  partner TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, carrier TEXT NOT NULL,
+  carrier_name TEXT, service_code TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (partner, id));
+CREATE TABLE IF NOT EXISTS skus (
+  partner TEXT NOT NULL, sku TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  PRIMARY KEY (partner, sku));
+CREATE INDEX IF NOT EXISTS skus_poll ON skus (partner, updated_at, sku);
+CREATE TABLE IF NOT EXISTS stock (
+  partner TEXT NOT NULL, sku TEXT NOT NULL, warehouse_id TEXT NOT NULL,
+  on_hand INTEGER NOT NULL DEFAULT 0, allocated INTEGER NOT NULL DEFAULT 0,
+  incoming INTEGER NOT NULL DEFAULT 0, backordered INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (partner, sku, warehouse_id),
+  CHECK (allocated >= 0 AND allocated <= on_hand AND incoming >= 0 AND backordered >= 0));
+CREATE TABLE IF NOT EXISTS orders (
+  id TEXT PRIMARY KEY, partner TEXT NOT NULL, order_number TEXT NOT NULL, reference TEXT NOT NULL,
+  status TEXT NOT NULL, warehouse_id TEXT NOT NULL, version INTEGER NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, cancelled_at TEXT, doc TEXT NOT NULL,
+  UNIQUE (partner, reference));
+CREATE INDEX IF NOT EXISTS orders_poll ON orders (partner, updated_at, id);
+CREATE INDEX IF NOT EXISTS orders_number ON orders (partner, order_number);
+CREATE TABLE IF NOT EXISTS order_allocations (
+  order_id TEXT NOT NULL, sku TEXT NOT NULL, allocated INTEGER NOT NULL,
+  backordered INTEGER NOT NULL, PRIMARY KEY (order_id, sku));
+CREATE TABLE IF NOT EXISTS shipments (
+  id TEXT PRIMARY KEY, partner TEXT NOT NULL, order_id TEXT NOT NULL, status TEXT NOT NULL,
+  warehouse_id TEXT NOT NULL, shipped_at TEXT NOT NULL, created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL, voided INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS shipments_poll ON shipments (partner, updated_at, id);
+CREATE INDEX IF NOT EXISTS shipments_order ON shipments (order_id);
+CREATE TABLE IF NOT EXISTS inbound_shipments (
+  id TEXT PRIMARY KEY, partner TEXT NOT NULL, reference TEXT NOT NULL, status TEXT NOT NULL,
+  warehouse_id TEXT NOT NULL, received_at TEXT, created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS inbound_poll ON inbound_shipments (partner, updated_at, id);
+CREATE TABLE IF NOT EXISTS inventory_adjustments (
+  id TEXT PRIMARY KEY, partner TEXT NOT NULL, sku TEXT NOT NULL, warehouse_id TEXT NOT NULL,
+  quantity_delta INTEGER NOT NULL, reason TEXT NOT NULL, note TEXT, adjusted_at TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS adjustments_poll ON inventory_adjustments (partner, updated_at, id);
+CREATE TABLE IF NOT EXISTS returns (
+  id TEXT PRIMARY KEY, partner TEXT NOT NULL, order_id TEXT NOT NULL, rma TEXT,
+  status TEXT NOT NULL, warehouse_id TEXT NOT NULL, received_at TEXT, created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS returns_poll ON returns (partner, updated_at, id);
+CREATE TABLE IF NOT EXISTS webhooks (
+  id TEXT PRIMARY KEY, partner TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,
+  secret TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS webhooks_poll ON webhooks (partner, updated_at, id);
+CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY, partner TEXT NOT NULL, type TEXT NOT NULL, created_at TEXT NOT NULL,
+  body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, webhook_id TEXT NOT NULL,
+  state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL,
+  last_status INTEGER, last_error TEXT);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS idempotency (
+  partner TEXT NOT NULL, key TEXT NOT NULL, operation TEXT NOT NULL, fingerprint TEXT NOT NULL,
+  status_code INTEGER NOT NULL, resource_id TEXT, snapshot TEXT, error TEXT,
+  created_at TEXT NOT NULL, PRIMARY KEY (partner, key));
+"""
+
+# Tables whose rows carry an `updated_at` clients poll on; each gets its own monotonic clock.
+STAMPED_TABLES = (
+    "warehouses",
+    "shipping_methods",
+    "skus",
+    "orders",
+    "shipments",
+    "inbound_shipments",
+    "inventory_adjustments",
+    "returns",
+    "webhooks",
+)
+
+
+def format_ms(epoch_ms: int) -> str:
+    """RFC 3339 UTC with `Z` and millisecond precision (decision 17, decision 26)."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+def parse_ms(text: str) -> int:
+    """Inverse of `format_ms` for any RFC 3339 timestamp (sub-millisecond digits truncated)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def now_iso() -> str:
+    return format_ms(int(time.time() * 1000))
+
+
+class Database:
+    """A SQLite file with a locked writer connection and one reader connection per thread."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._last_ms: dict[str, int] = {}
+        self.after_commit: Callable[[], None] | None = None
+        self._wake_after_commit = False
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writer = self._connect()
+        self._writer.executescript(SCHEMA)
+        for table in STAMPED_TABLES:
+            row = self._writer.execute(f"SELECT MAX(updated_at) FROM {table}").fetchone()
+            self._last_ms[table] = parse_ms(row[0]) if row[0] else 0
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def stamp(self, table: str) -> str:
+        """A strictly increasing millisecond timestamp for `table`; call only inside `write()`."""
+        now = int(time.time() * 1000)
+        value = max(now, self._last_ms[table] + 1)
+        self._last_ms[table] = value
+        return format_ms(value)
+
+    def request_wake(self) -> None:
+        """Ask for `after_commit` to run once the current write transaction commits."""
+        self._wake_after_commit = True
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction at a time (BEGIN IMMEDIATE under a process-wide lock)."""
+        with self._write_lock:
+            conn = self._writer
+            saved = dict(self._last_ms)
+            self._wake_after_commit = False
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                self._last_ms = saved
+                raise
+            conn.execute("COMMIT")
+            wake = self._wake_after_commit
+        if wake and self.after_commit is not None:
+            self.after_commit()
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent read snapshot on this thread's own connection."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._write_lock:
+            for conn in self._readers:
+                conn.close()
+            self._writer.close()
+
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def new_id(prefix: str, length: int = 14) -> str:
+    """A random resource id such as `ord_8Kd92mQ...`; never reused, never sequential."""
+    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class Tx:
+    """One write transaction for one partner: the connection plus the commit-time hooks."""
+
+    def __init__(self, db: Database, conn: sqlite3.Connection, partner: str) -> None:
+        self.db = db
+        self.conn = conn
+        self.partner = partner
+        self._before_commit: dict[str, Callable[[Tx], None]] = {}
+        self.changed_skus: set[str] = set()
+
+    def stamp(self, table: str) -> str:
+        return self.db.stamp(table)
+
+    def before_commit(self, name: str, hook: Callable[[Tx], None]) -> None:
+        """Run `hook` once, just before commit (e.g. emit one inventory.updated per SKU)."""
+        self._before_commit.setdefault(name, hook)
+
+    def discard_hooks(self) -> None:
+        """Forget pending hooks after a rollback to a savepoint."""
+        self._before_commit.clear()
+        self.changed_skus.clear()
+
+    def finish(self) -> None:
+        while self._before_commit:
+            name = next(iter(self._before_commit))
+            hook = self._before_commit.pop(name)
+            hook(self)
+
+
+@contextmanager
+def transaction(db: Database, partner: str) -> Iterator[Tx]:
+    with db.write() as conn:
+        tx = Tx(db, conn, partner)
+        yield tx
+        tx.finish()

@@ -1,0 +1,142 @@
+"""Webhook subscriptions and the transactional outbox.
+
+An event is written in the same transaction as the change that causes it (one `events` row plus
+one `deliveries` row per matching subscription), so a committed change always gets its event and a
+rolled-back one never does. `delivery.py` sends them. The secret is shown only by the create call
+(decision 31).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ApiError, not_found
+from .paging import ListQuery, list_page
+from .storage import Tx, dumps, new_id, now_iso
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def emit(tx: Tx, event_type: str, data: dict[str, Any]) -> None:
+    """Queue `event_type` with the full resource for every subscription that wants it."""
+    hooks = [
+        row["id"]
+        for row in tx.conn.execute(
+            "SELECT id, events FROM webhooks WHERE partner = ? AND deleted = 0", (tx.partner,)
+        )
+        if event_type in _events(row["events"])
+    ]
+    if not hooks:
+        return
+    event_id = new_id("evt", 20)
+    created_at = now_iso()
+    body = dumps(
+        {"event_id": event_id, "event_type": event_type, "created_at": created_at, "data": data}
+    )
+    tx.conn.execute(
+        "INSERT INTO events (id, partner, type, created_at, body) VALUES (?, ?, ?, ?, ?)",
+        (event_id, tx.partner, event_type, created_at, body),
+    )
+    for hook_id in hooks:
+        tx.conn.execute(
+            "INSERT INTO deliveries (event_id, webhook_id, state, attempts, next_attempt_at) "
+            "VALUES (?, ?, 'pending', 0, 0)",
+            (event_id, hook_id),
+        )
+    tx.db.request_wake()
+
+
+def _events(text: str) -> list[str]:
+    value: list[str] = json.loads(text)
+    return value
+
+
+def check_url(url: str) -> None:
+    """https anywhere; plain http only to the loopback interface (the sandbox's receivers)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return
+    raise ApiError(
+        422,
+        "validation_failed",
+        "url must be https (the sandbox also accepts http://127.0.0.1 and http://localhost).",
+        field="url",
+    )
+
+
+def render(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "url": row["url"],
+        "events": _events(row["events"]),
+        "created_at": row["created_at"],
+    }
+
+
+def create(tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
+    check_url(body["url"])
+    stamp = tx.stamp("webhooks")
+    hook_id = new_id("whk")
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    events = list(dict.fromkeys(body["events"]))
+    tx.conn.execute(
+        "INSERT INTO webhooks (id, partner, url, events, secret, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (hook_id, tx.partner, body["url"], dumps(events), secret, stamp, stamp),
+    )
+    created = {"id": hook_id, "url": body["url"], "events": events, "created_at": stamp}
+    return {**created, "secret": secret}
+
+
+def get(conn: sqlite3.Connection, partner: str, hook_id: str) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT * FROM webhooks WHERE id = ? AND partner = ? AND deleted = 0", (hook_id, partner)
+    ).fetchone()
+    if row is None:
+        raise not_found("Webhook", hook_id)
+    return render(row)
+
+
+def delete(tx: Tx, hook_id: str) -> None:
+    get(tx.conn, tx.partner, hook_id)
+    tx.conn.execute(
+        "UPDATE webhooks SET deleted = 1, updated_at = ? WHERE id = ?",
+        (tx.stamp("webhooks"), hook_id),
+    )
+    tx.conn.execute(
+        "UPDATE deliveries SET state = 'cancelled' WHERE webhook_id = ? AND state = 'pending'",
+        (hook_id,),
+    )
+
+
+def list_hooks(
+    conn: sqlite3.Connection, codec: Any, partner: str, query: ListQuery
+) -> dict[str, Any]:
+    return list_page(
+        conn,
+        codec,
+        resource="webhooks",
+        table="webhooks",
+        id_column="id",
+        partner=partner,
+        query=query,
+        conditions=lambda _filters: (["deleted = 0"], []),
+        render=render,
+    )
+
+
+def retry_now(tx: Tx) -> int:
+    """Make every pending delivery of this partner due now (the retry-now control endpoint)."""
+    cursor = tx.conn.execute(
+        "UPDATE deliveries SET next_attempt_at = 0 WHERE state = 'pending' AND webhook_id IN "
+        "(SELECT id FROM webhooks WHERE partner = ? AND deleted = 0)",
+        (tx.partner,),
+    )
+    tx.db.request_wake()
+    return cursor.rowcount
