@@ -1,0 +1,368 @@
+"""`fulfillment-conformance run|demo`: a preflight, then pytest over `conformance.checks`.
+
+`run` is a contract (conformance-kit.md): exit 0 when no MUST requirement of a claimed profile
+failed or was skipped, 1 when one did, 2 for a usage or configuration error, said in one sentence
+on stderr and never as a traceback. The preflight catches the common mistakes (a bad URL, an
+unreachable host, a refused token, a URL that is not the API) before any check runs. Tokens reach
+the pytest run through `CONFORMANCE_*` environment variables, never its argv. `demo` starts the
+bundled sandbox as a subprocess (the kit never imports it) and runs every profile against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from conformance import __version__, redaction
+from conformance.config import OPTIONS, Config, ConfigError, env_name
+from conformance.driver import load_driver
+
+__all__ = ["main", "preflight", "run_checks"]
+
+EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_CONFIG = 0, 1, 2
+DEMO_TOKENS = {"acme": "wms_test_acme_token", "globex": "wms_test_globex_token"}
+SANDBOX_START_SECONDS = 30.0
+PREFLIGHT_TIMEOUT = 15.0
+PREFLIGHT_MAX_BODY = 5 * 1024 * 1024
+
+
+# -- argument parsing ------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fulfillment-conformance",
+        description="Conformance kit for the fulfillment API.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the checks against a target API")
+    run.add_argument("--base-url", help="the API root, including /v1")
+    run.add_argument("--token", help="a partner's bearer token (or CONFORMANCE_TOKEN)")
+    run.add_argument("--second-token", help="a second partner's token (enables security)")
+    run.add_argument("--driver", help="sandbox (default) or module:Class")
+    _common(run)
+
+    demo = commands.add_parser("demo", help="run every profile against the bundled sandbox")
+    demo.add_argument("--output-dir", help="where to write the reports (default: a temp dir)")
+    demo.add_argument("--seed", type=int)
+    demo.add_argument("--only", action="append", default=[], metavar="ID", help=OPTIONS["only"])
+    demo.add_argument("--no-property-based", action="store_true", help=OPTIONS["no-property-based"])
+    return parser
+
+
+def _common(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--profile", action="append", default=[], metavar="NAME", help=OPTIONS["profile"]
+    )
+    run.add_argument("--report-json", metavar="PATH", help=OPTIONS["report-json"])
+    run.add_argument("--report-html", metavar="PATH", help=OPTIONS["report-html"])
+    run.add_argument("--junitxml", metavar="PATH", help="write a JUnit XML file here")
+    run.add_argument("--seed", help=OPTIONS["seed"])
+    run.add_argument("--max-rps", help=OPTIONS["max-rps"])
+    run.add_argument("--timeout", help=OPTIONS["timeout"])
+    run.add_argument("--only", action="append", default=[], metavar="ID", help=OPTIONS["only"])
+    run.add_argument("--no-property-based", action="store_true", help=OPTIONS["no-property-based"])
+
+
+def _config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> Config:
+    def option(name: str) -> Any:
+        value = getattr(args, name.replace("-", "_"), None)
+        return None if value is False else value
+
+    config = Config.from_sources(option, environ)
+    if not config.token:
+        raise ConfigError("no token: pass --token (or set CONFORMANCE_TOKEN)")
+    return config
+
+
+# -- preflight ---------------------------------------------------------------------------------
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if "] " in text and text.startswith("["):
+        text = text.split("] ", 1)[1]
+    return redaction.scrub(text.rstrip("."))
+
+
+def _read_capped(resp: httpx.Response) -> bytes:
+    """The body, at most PREFLIGHT_MAX_BODY bytes: a hostile target must not exhaust memory."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in resp.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > PREFLIGHT_MAX_BODY:
+            raise ConfigError(
+                "the base URL does not look like the API: GET /warehouses answered"
+                f" more than {PREFLIGHT_MAX_BODY // (1024 * 1024)} MB"
+            )
+    return b"".join(chunks)
+
+
+def _probe(client: httpx.Client, url: str, token: str, which: str) -> None:
+    host = urlsplit(url).netloc
+    resp: httpx.Response | None = None
+    body = b""
+    for _attempt in range(3):
+        try:
+            with client.stream(
+                "GET", url + "/warehouses", headers={"Authorization": f"Bearer {token}"}
+            ) as resp:
+                body = _read_capped(resp)
+        except httpx.TimeoutException:
+            raise ConfigError(
+                f"the host {host} did not answer within {client.timeout.read:g} s"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise ConfigError(f"cannot reach {host}: {_reason(exc)}") from None
+        if resp.status_code != 429:
+            break
+        time.sleep(min(float(resp.headers.get("retry-after", "1") or 1), 10.0))
+    assert resp is not None
+    status = resp.status_code
+    if status in (401, 403):
+        raise ConfigError(f"the {which} was refused (GET /warehouses answered {status})")
+    if 300 <= status < 400:
+        location = redaction.scrub(resp.headers.get("location", "elsewhere"))
+        raise ConfigError(f"the base URL redirects to {location}: give the final URL instead")
+    if status == 404:
+        raise ConfigError(
+            "the base URL does not look like the API: GET /warehouses answered 404"
+            " (does the base URL end in /v1?)"
+        )
+    if not 200 <= status < 300:
+        raise ConfigError(f"the API answered {status} to GET /warehouses with the {which}")
+    try:
+        json.loads(body)
+    except ValueError:
+        raise ConfigError(
+            "the base URL does not look like the API: GET /warehouses did not answer JSON"
+        ) from None
+
+
+def preflight(config: Config) -> None:
+    """Raise ConfigError (one sentence) when the run cannot work at all."""
+    try:
+        load_driver(config.driver_spec)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    timeout = min(config.timeout, PREFLIGHT_TIMEOUT)
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        assert config.token is not None
+        _probe(client, config.base_url, config.token, "token")
+        if config.second_token:
+            _probe(client, config.base_url, config.second_token, "second token")
+
+
+# -- running the checks ------------------------------------------------------------------------
+class _ResultSink:
+    """Receives the JSON report from the plugin at the end of the pytest run."""
+
+    def __init__(self) -> None:
+        self.report: dict[str, Any] | None = None
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        from conformance.plugin import RESULT_KEY
+
+        self.report = config.stash.get(RESULT_KEY, None)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    # A CONFORMANCE_* variable of the caller must not leak into a run configured by options.
+    stale = {
+        name: os.environ.pop(name)
+        for name in list(os.environ)
+        if name.startswith("CONFORMANCE_") and name not in values
+    }
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+        os.environ.update(stale)
+
+
+def run_checks(
+    config: Config, *, junitxml: str | None = None, extra_args: Sequence[str] = ()
+) -> tuple[int, dict[str, Any] | None]:
+    """pytest over the installed `conformance.checks`; (pytest exit code, JSON report or None)."""
+    import conformance.checks
+
+    checks_dir = Path(conformance.checks.__file__).resolve().parent
+    with tempfile.TemporaryDirectory(prefix="conformance-") as tmp:
+        # Our own ini file: a pytest configuration found above the checks (a repository's
+        # pyproject.toml, say) must not change the run.
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n", encoding="utf-8")
+        args = [
+            str(checks_dir),
+            "-c",
+            str(ini),
+            "--rootdir",
+            str(checks_dir.parent.parent),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "--continue-on-collection-errors",
+            # The kit's modules were imported before pytest could rewrite them: expected.
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
+        ]
+        if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+            args += ["-p", "conformance.plugin"]
+        if junitxml:
+            args += ["--junitxml", junitxml, "-o", "junit_suite_name=fulfillment-conformance"]
+        args += list(extra_args)
+        sink = _ResultSink()
+        with _environment(config.to_env()):
+            code = pytest.main(args, plugins=[sink])
+    return int(code), sink.report
+
+
+def _finish(code: int, report: dict[str, Any] | None) -> int:
+    if report is None:
+        print(
+            f"fulfillment-conformance: the checks did not run to the end (pytest exit {code}).",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    return EXIT_CONFORMANT if report["verdict"] == "conformant" else EXIT_NOT_CONFORMANT
+
+
+def _error(message: str) -> int:
+    print(f"fulfillment-conformance: {redaction.scrub(message)}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def command_run(args: argparse.Namespace) -> int:
+    try:
+        config = _config_from_args(args, dict(os.environ))
+        preflight(config)
+    except ConfigError as exc:
+        return _error(str(exc))
+    print(
+        redaction.scrub(
+            f"fulfillment-conformance {__version__}: target {config.base_url},"
+            f" profiles {', '.join(config.profiles)}, run {config.run_id}, seed {config.seed}"
+        ),
+        flush=True,
+    )
+    code, report = run_checks(config, junitxml=args.junitxml)
+    for label, path in (("JSON report", config.report_json), ("HTML report", config.report_html)):
+        if path and report is not None:
+            print(f"{label}: {path}")
+    return _finish(code, report)
+
+
+# -- demo --------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+    deadline = time.monotonic() + SANDBOX_START_SECONDS
+    headers = {"Authorization": f"Bearer {DEMO_TOKENS['acme']}"}
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
+            raise ConfigError(f"the sandbox stopped at start-up: {' '.join(tail) or 'no output'}")
+        try:
+            if httpx.get(base_url + "/warehouses", headers=headers, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise ConfigError(f"the sandbox did not answer within {SANDBOX_START_SECONDS:g} s")
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("fulfillment_sandbox") is None:
+        return _error(
+            "the demo needs the sandbox:"
+            " install with pip install 'fulfillment-conformance[sandbox]'"
+        )
+    out = Path(args.output_dir or tempfile.mkdtemp(prefix="fulfillment-conformance-demo-"))
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="fulfillment-sandbox-") as tmp:
+        port = _free_port()
+        base_url = f"http://127.0.0.1:{port}/v1"
+        log = Path(tmp) / "sandbox.log"
+        command = [sys.executable, "-m", "fulfillment_sandbox", "--host", "127.0.0.1"]
+        command += [
+            "--port",
+            str(port),
+            "--db",
+            str(Path(tmp) / "demo.db"),
+            "--log-level",
+            "warning",
+        ]
+        with log.open("wb") as log_file:
+            proc = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            _wait_ready(proc, base_url, log)
+            options: dict[str, Any] = {
+                "base-url": base_url,
+                "token": DEMO_TOKENS["acme"],
+                "second-token": DEMO_TOKENS["globex"],
+                "profile": ["all"],
+                "seed": args.seed,
+                "only": args.only,
+                "no-property-based": args.no_property_based or None,
+                "report-json": str(out / "report.json"),
+                "report-html": str(out / "report.html"),
+            }
+            config = Config.from_sources(options.get, {})
+            print(f"fulfillment-conformance demo: sandbox on {base_url}, every profile", flush=True)
+            code, report = run_checks(config, junitxml=str(out / "junit.xml"))
+        except ConfigError as exc:
+            return _error(str(exc))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    if report is not None:
+        print(f"report: {out / 'report.html'} (also report.json and junit.xml in {out})")
+        print(f"verdict: {report['verdict']}")
+    return _finish(code, report)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return command_demo(args)
+        return command_run(args)
+    except KeyboardInterrupt:
+        return _error("interrupted.")
+
+
+# Names of the environment variables the run reads, for --help readers and docs.
+ENVIRONMENT = sorted(env_name(name) for name in OPTIONS)

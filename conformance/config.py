@@ -1,0 +1,211 @@
+"""The run's settings, read once from command-line options or `CONFORMANCE_*` variables.
+
+The CLI and a plain pytest run share this: the CLI passes tokens to its pytest run through the
+environment (never argv, so they never show in a process list or a pytest header), and the
+plugin reads options first, then the environment. Everything a check needs to know about the run
+is here, so a run can be reproduced from the report header (seed, run id, kit version).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance import redaction
+from conformance.catalogue import PROFILES
+
+__all__ = [
+    "DEFAULT_MAX_RPS",
+    "DEFAULT_TIMEOUT",
+    "ENV_PREFIX",
+    "OPTIONS",
+    "Config",
+    "ConfigError",
+    "new_run_id",
+    "resolve_profiles",
+]
+
+ENV_PREFIX = "CONFORMANCE_"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RPS: float | None = None
+
+# Option name (without the `--conformance-` prefix) -> help. The CLI, the plugin and the env
+# variables (CONFORMANCE_BASE_URL, ...) all derive from this one table.
+OPTIONS: dict[str, str] = {
+    "base-url": "the API root, including /v1 (turns the kit on)",
+    "token": "the partner's bearer token (prefer the CONFORMANCE_TOKEN variable)",
+    "second-token": "a second partner's token: enables the security profile",
+    "profile": "a claimed profile (repeatable; 'all' = every profile); default core",
+    "driver": "sandbox (default) or module:Class, the warehouse-side driver",
+    "seed": "seed for the property-based part (default: random, printed)",
+    "max-rps": "cap on requests per second (default: no cap)",
+    "timeout": f"seconds before a request times out (default {DEFAULT_TIMEOUT:g})",
+    "report-json": "write the JSON report here",
+    "report-html": "write the HTML certificate here",
+    "only": "run only the checks citing this requirement id (repeatable)",
+    "no-property-based": "skip the Schemathesis checks",
+    "run-id": "tag for everything this run creates (default: random)",
+}
+REPEATABLE = ("profile", "only")
+FLAGS = ("no-property-based",)
+
+
+class ConfigError(ValueError):
+    """A usage or configuration error: the message is one sentence for the user."""
+
+
+def new_run_id() -> str:
+    """A short, unique, URL- and SKU-safe tag for one run (`ck` + 8 hex digits)."""
+    return "ck" + secrets.token_hex(4)
+
+
+def env_name(option: str) -> str:
+    return ENV_PREFIX + option.upper().replace("-", "_")
+
+
+def resolve_profiles(requested: Iterable[str], *, second_token: str | None) -> tuple[str, ...]:
+    """Claimed profiles in report order: 'all' expands; default core (+ security with a token)."""
+    names: list[str] = []
+    for item in requested:
+        names += [part.strip().lower() for part in item.split(",") if part.strip()]
+    if not names:
+        names = ["core", "security"] if second_token else ["core"]
+    if "all" in names:
+        names = list(PROFILES)
+    unknown = sorted(set(names) - set(PROFILES))
+    if unknown:
+        raise ConfigError(
+            f"unknown profile {unknown[0]!r}: choose from {', '.join(PROFILES)} or all"
+        )
+    if "security" in names and not second_token:
+        raise ConfigError(
+            "the security profile needs a second partner's token: pass --second-token"
+        )
+    return tuple(profile for profile in PROFILES if profile in names)
+
+
+def _check_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"the base URL {base_url!r} is not an http:// or https:// URL")
+    try:
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        raise ConfigError(f"the base URL {base_url!r} has an invalid port") from None
+    return base_url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything about one run. Tokens are kept out of `repr` (and so out of failure output)."""
+
+    base_url: str
+    token: str | None = field(default=None, repr=False)
+    second_token: str | None = field(default=None, repr=False)
+    profiles: tuple[str, ...] = ("core",)
+    driver_spec: str = "sandbox"
+    seed: int = 0
+    max_rps: float | None = DEFAULT_MAX_RPS
+    timeout: float = DEFAULT_TIMEOUT
+    run_id: str = field(default_factory=new_run_id)
+    report_json: str | None = None
+    report_html: str | None = None
+    only: tuple[str, ...] = ()
+    property_based: bool = True
+
+    @classmethod
+    def from_sources(
+        cls,
+        get_option: Callable[[str], Any],
+        environ: Mapping[str, str] | None = None,
+    ) -> Config:
+        """Build from an option getter (name without prefix -> value or None) then the environment.
+
+        Raises ConfigError with one sentence when a value is unusable.
+        """
+        env = os.environ if environ is None else environ
+
+        def value(name: str) -> Any:
+            given = get_option(name)
+            if given not in (None, [], ()):
+                return given
+            raw = env.get(env_name(name))
+            if raw is None or raw == "":
+                return [] if name in REPEATABLE else None
+            if name in REPEATABLE:
+                return [part for part in raw.replace(",", " ").split() if part]
+            return raw
+
+        base_url = value("base-url")
+        if not base_url:
+            raise ConfigError("no base URL: pass --base-url (or set CONFORMANCE_BASE_URL)")
+        token = value("token")
+        second_token = value("second-token")
+        if token and second_token and token == second_token:
+            raise ConfigError("the second token must belong to another partner than the first")
+        seed_raw = value("seed")
+        max_rps_raw = value("max-rps")
+        timeout_raw = value("timeout")
+        try:
+            seed = int(seed_raw) if seed_raw is not None else secrets.randbelow(2**31)
+        except ValueError:
+            raise ConfigError(f"the seed {seed_raw!r} is not an integer") from None
+        max_rps = _positive("max-rps", max_rps_raw) if max_rps_raw is not None else None
+        timeout = _positive("timeout", timeout_raw) if timeout_raw is not None else DEFAULT_TIMEOUT
+        no_property = value("no-property-based")
+        if isinstance(no_property, str):
+            no_property = no_property.strip().lower() not in ("", "0", "false", "no")
+        config = cls(
+            base_url=_check_base_url(str(base_url)),
+            token=token or None,
+            second_token=second_token or None,
+            profiles=resolve_profiles(value("profile"), second_token=second_token),
+            driver_spec=str(value("driver") or "sandbox"),
+            seed=seed,
+            max_rps=max_rps,
+            timeout=timeout,
+            run_id=str(value("run-id") or new_run_id()),
+            report_json=value("report-json"),
+            report_html=value("report-html"),
+            only=tuple(value("only")),
+            property_based=not no_property,
+        )
+        redaction.register_secret(config.token)
+        redaction.register_secret(config.second_token)
+        return config
+
+    def to_env(self) -> dict[str, str]:
+        """The `CONFORMANCE_*` variables that recreate this config in another process."""
+        env = {
+            env_name("base-url"): self.base_url,
+            env_name("profile"): ",".join(self.profiles),
+            env_name("driver"): self.driver_spec,
+            env_name("seed"): str(self.seed),
+            env_name("timeout"): str(self.timeout),
+            env_name("run-id"): self.run_id,
+        }
+        optional = {
+            "token": self.token,
+            "second-token": self.second_token,
+            "max-rps": None if self.max_rps is None else str(self.max_rps),
+            "report-json": self.report_json,
+            "report-html": self.report_html,
+            "only": ",".join(self.only) or None,
+            "no-property-based": None if self.property_based else "1",
+        }
+        env.update({env_name(name): text for name, text in optional.items() if text})
+        return env
+
+
+def _positive(name: str, raw: Any) -> float:
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--{name} {raw!r} is not a number") from None
+    if not number > 0:
+        raise ConfigError(f"--{name} must be greater than zero, got {raw!r}")
+    return number

@@ -1,0 +1,498 @@
+"""The only way a check talks to the target: a polite, recording HTTP client.
+
+Real sandboxes are shared and rate limited, and the anchors' issue trackers are full of runs
+killed by rate limits and timeouts (conformance-kit.md, lesson 5). So every request goes through
+one `HttpSession` that times it out, caps the request rate, slows down when
+`X-RateLimit-Remaining` hits 0, honours `Retry-After` on 429 (bounded), never follows a redirect
+(the token must never travel to another host), caps the body it reads, counts every request, and
+records every exchange with the spec operation it belongs to, for the cross-cutting response
+checks. `ApiClient` is that session plus one partner's token.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json as jsonlib
+import re
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+
+from conformance import redaction
+
+__all__ = [
+    "DEFAULT",
+    "MAX_BODY_BYTES",
+    "ApiClient",
+    "ApiResponse",
+    "HttpSession",
+    "OperationIndex",
+    "RequestFailed",
+]
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_429_RETRIES = 5
+MAX_WAIT_SECONDS = 60.0
+DEFAULT_429_WAIT = 1.0
+MAX_RECORDED = 20_000
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Final = _Default()
+"""`token=DEFAULT`: the client's own token. `token=None`: no Authorization header. A string: sent
+as the bearer token instead (for 401 checks: `token="not-a-valid-token"`)."""
+
+
+class RequestFailed(AssertionError):
+    """No usable response (timeout, connection refused). An AssertionError, so the check fails
+    with this one-line message instead of an httpx traceback."""
+
+
+class OperationIndex:
+    """Maps a request (method, path relative to the base URL) to its spec operation."""
+
+    def __init__(self, spec: Mapping[str, Any] | None) -> None:
+        self._routes: list[tuple[int, re.Pattern[str], str, str, str]] = []
+        for template, item in ((spec or {}).get("paths") or {}).items():
+            if not isinstance(item, Mapping):
+                continue
+            pattern = re.compile(
+                "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "/?$"
+            )
+            for method, operation in item.items():
+                if method in HTTP_METHODS and isinstance(operation, Mapping):
+                    operation_id = str(operation.get("operationId") or f"{method} {template}")
+                    params = template.count("{")
+                    self._routes.append((params, pattern, method.upper(), template, operation_id))
+        # Literal segments win over parameters (`/inventory` before a hypothetical `/{x}`).
+        self._routes.sort(key=lambda route: route[0])
+
+    def match(self, method: str, path: str) -> tuple[str, str] | None:
+        """(operationId, path template) of the request, or None when the spec has no such one."""
+        path = path.split("?", 1)[0] or "/"
+        method = method.upper()
+        for _params, pattern, route_method, template, operation_id in self._routes:
+            if route_method == method and pattern.match(path):
+                return operation_id, template
+        return None
+
+    def path_known(self, path: str) -> bool:
+        path = path.split("?", 1)[0] or "/"
+        return any(pattern.match(path) for _p, pattern, *_rest in self._routes)
+
+
+@dataclass(repr=False)
+class ApiResponse:
+    """One response and the request that produced it; `.json` is None for a non-JSON body."""
+
+    method: str
+    path: str
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    url: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: bytes | None = None
+    auth: str = "token"  # "token", "none", "other" (another string), "header" (caller's own)
+    operation_id: str | None = None
+    path_template: str | None = None
+    truncated: bool = False
+    elapsed: float = 0.0
+    received_at: float = field(default_factory=time.time)  # epoch seconds, for X-RateLimit-Reset
+    _json: Any = field(default=None, repr=False)
+    _json_parsed: bool = field(default=False, repr=False)
+
+    @property
+    def json(self) -> Any:
+        if not self._json_parsed:
+            self._json_parsed = True
+            self._json = None
+            if self.content and not self.truncated:
+                try:
+                    self._json = jsonlib.loads(self.content)
+                except ValueError:
+                    self._json = None
+        return self._json
+
+    @property
+    def is_json(self) -> bool:
+        """True when the body parsed as JSON (whatever its value)."""
+        if not self.content or self.truncated:
+            return False
+        try:
+            jsonlib.loads(self.content)
+        except ValueError:
+            return False
+        return True
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    @property
+    def content_type(self) -> str | None:
+        """The media type without parameters, lower case (`application/json`)."""
+        raw = self.headers.get("content-type")
+        return raw.split(";", 1)[0].strip().lower() if raw else None
+
+    @property
+    def request_id(self) -> str | None:
+        """X-Request-Id, or the error envelope's request_id when the header is missing."""
+        header = self.headers.get("x-request-id")
+        if header:
+            return header
+        body = self.json
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            value = body["error"].get("request_id")
+            return str(value) if value else None
+        return None
+
+    def describe(self) -> str:
+        """`POST /orders -> 422 (request_id req_123)`: the tail of every failure message."""
+        request_id = self.request_id
+        rid = f"request_id {request_id}" if request_id else "no request_id"
+        return redaction.scrub(f"{self.method} {self.path} -> {self.status} ({rid})")
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def __repr__(self) -> str:  # short in pytest's assertion introspection
+        return f"<ApiResponse {self.describe()}>"
+
+
+class Throttle:
+    """A token bucket for --max-rps, plus a pause until reset when X-RateLimit-Remaining is 0."""
+
+    def __init__(self, max_rps: float | None) -> None:
+        self.max_rps = max_rps
+        self._lock = threading.Lock()
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._paused_until)
+            if self.max_rps:
+                start = max(start, self._next_slot)
+                self._next_slot = start + 1.0 / self.max_rps
+        delay = start - now
+        if delay > 0:
+            time.sleep(delay)
+
+    def pause_for(self, seconds: float) -> None:
+        seconds = min(max(seconds, 0.0), MAX_WAIT_SECONDS)
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def observe(self, headers: httpx.Headers) -> None:
+        """Slow down until the window resets when the target says no requests remain."""
+        remaining = headers.get("x-ratelimit-remaining")
+        if remaining is None or remaining.strip() != "0":
+            return
+        reset = _number(headers.get("x-ratelimit-reset"))
+        if reset is None:
+            self.pause_for(DEFAULT_429_WAIT)
+        elif reset > 1e9:  # epoch seconds (decision 25)
+            self.pause_for(reset - time.time())
+        else:  # some servers send seconds until reset: accept that too
+            self.pause_for(reset)
+
+
+def _number(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        return float(raw.strip())
+    except ValueError:
+        return None
+
+
+def retry_after_seconds(raw: str | None) -> float:
+    """Retry-After as seconds (delta-seconds or an HTTP-date), bounded; a default when absent."""
+    if raw is None:
+        return DEFAULT_429_WAIT
+    seconds = _number(raw)
+    if seconds is None:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return DEFAULT_429_WAIT
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_WAIT_SECONDS)
+
+
+class HttpSession:
+    """What every client of one run shares: connection pool, throttle, request count, recording."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        max_rps: float | None = None,
+        spec: Mapping[str, Any] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
+        self.index = OperationIndex(spec)
+        self.throttle = Throttle(max_rps)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,  # never: the token must not go to another host
+            transport=transport,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            headers={"User-Agent": "fulfillment-conformance"},
+        )
+        self._lock = threading.Lock()
+        self._requests_made = 0
+        self._recorded: list[ApiResponse] = []
+        self.dropped_records = 0
+
+    @property
+    def requests_made(self) -> int:
+        return self._requests_made
+
+    def count_external(self, requests: int) -> None:
+        """Add requests made outside this session (the Schemathesis runs) to `requests_made`."""
+        with self._lock:
+            self._requests_made += max(0, int(requests))
+
+    def recorded(self) -> list[ApiResponse]:
+        """A snapshot of every exchange so far, in the order the responses arrived."""
+        with self._lock:
+            return list(self._recorded)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _record(self, response: ApiResponse) -> None:
+        with self._lock:
+            self._requests_made += 1
+            if len(self._recorded) < MAX_RECORDED:
+                self._recorded.append(response)
+            else:
+                self.dropped_records += 1
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        content: bytes | None,
+        params: Mapping[str, Any] | None,
+        auth: str,
+        retry_on_429: bool,
+        timeout: float | None,
+    ) -> ApiResponse:
+        if path.startswith(("http://", "https://")):
+            if not path.startswith(self.base_url + "/"):
+                raise RequestFailed(f"refusing to send a request outside the base URL: {path}")
+            path = path[len(self.base_url) :]
+        if not path.startswith("/"):
+            path = "/" + path
+        url = self.base_url + path
+        matched = self.index.match(method, path)
+        attempts = 0
+        while True:
+            attempts += 1
+            self.throttle.wait()
+            response = self._send_once(method, url, path, headers, content, params, timeout)
+            response.auth = auth
+            if matched:
+                response.operation_id, response.path_template = matched
+            self._record(response)
+            self.throttle.observe(response.headers)
+            if response.status != 429 or not retry_on_429 or attempts > MAX_429_RETRIES:
+                return response
+            # A 429 is never stored by the server (decision 7), so retrying any method is safe.
+            time.sleep(retry_after_seconds(response.headers.get("retry-after")))
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        headers: dict[str, str],
+        content: bytes | None,
+        params: Mapping[str, Any] | None,
+        timeout: float | None,
+    ) -> ApiResponse:
+        started = time.monotonic()
+        request_timeout = (
+            httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
+        )
+        try:
+            with self._client.stream(
+                method,
+                url,
+                headers=headers,
+                content=content,
+                params=_clean_params(params),
+                timeout=request_timeout,
+            ) as raw:
+                body, truncated = self._read_capped(raw)
+                return ApiResponse(
+                    method=method,
+                    path=path,
+                    status=raw.status_code,
+                    headers=raw.headers,
+                    content=body,
+                    url=redaction.scrub(str(raw.request.url)),
+                    params=dict(_clean_params(params) or {}),
+                    request_headers=_safe_headers(raw.request.headers),
+                    request_body=content,
+                    truncated=truncated,
+                    elapsed=time.monotonic() - started,
+                )
+        except httpx.TimeoutException:
+            with self._lock:
+                self._requests_made += 1
+            wait = timeout if timeout is not None else self.timeout
+            raise RequestFailed(
+                f"expected a response within {wait:g} s, got none ({method} {path})"
+            ) from None
+        except httpx.HTTPError as exc:
+            with self._lock:
+                self._requests_made += 1
+            reason = redaction.scrub(str(exc)) or type(exc).__name__
+            raise RequestFailed(
+                f"expected a response, got an error: {reason} ({method} {path})"
+            ) from None
+
+    def _read_capped(self, raw: httpx.Response) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in raw.iter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    return b"".join(chunks)[: self.max_body_bytes], True
+        except httpx.DecodingError:
+            # A body that claims gzip but is not: keep what arrived; validation reports it.
+            return b"".join(chunks), True
+        return b"".join(chunks), False
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Drop None values so `params={"cursor": None}` means "no cursor"."""
+    if params is None:
+        return None
+    return {key: value for key, value in params.items() if value is not None}
+
+
+def _safe_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {
+        name: (redaction.MASK if name.lower() == "authorization" else redaction.scrub(value))
+        for name, value in headers.items()
+    }
+
+
+class ApiClient:
+    """One partner's view of the API. Thread-safe: checks may race requests (idempotency)."""
+
+    def __init__(self, session: HttpSession, token: str | None) -> None:
+        self.session = session
+        self._token = token
+        redaction.register_secret(token)
+
+    def __repr__(self) -> str:  # never show the token, even under --showlocals
+        return f"ApiClient({self.session.base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self.session.base_url
+
+    @property
+    def requests_made(self) -> int:
+        return self.session.requests_made
+
+    def with_token(self, token: str | None) -> ApiClient:
+        """Another client on the same session (same rate cap, count and recording)."""
+        return ApiClient(self.session, token)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | str | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        token: Any = DEFAULT,
+        retry_on_429: bool = True,
+        timeout: float | None = None,
+    ) -> ApiResponse:
+        """Send one request to `base_url + path`; `json` is encoded unless `content` is given.
+
+        `token`: DEFAULT (this client's token), None (no Authorization header) or a string sent
+        as the bearer token. An `Authorization` entry in `headers` wins over all three.
+        """
+        final_headers: dict[str, str] = {"Accept": "application/json"}
+        body: bytes | None = None
+        if content is not None:
+            body = content.encode("utf-8") if isinstance(content, str) else content
+        elif json is not None:
+            body = jsonlib.dumps(json).encode("utf-8")
+            final_headers["Content-Type"] = "application/json"
+        auth = "token"
+        if token is DEFAULT:
+            if self._token:
+                final_headers["Authorization"] = f"Bearer {self._token}"
+            else:
+                auth = "none"
+        elif token is None:
+            auth = "none"
+        else:
+            final_headers["Authorization"] = f"Bearer {token}"
+            auth = "other"
+        for name, value in (headers or {}).items():
+            for existing in [key for key in final_headers if key.lower() == name.lower()]:
+                del final_headers[existing]
+            final_headers[name] = value
+            if name.lower() == "authorization":
+                auth = "header"
+        return self.session.send(
+            method.upper(),
+            path,
+            headers=final_headers,
+            content=body,
+            params=params,
+            auth=auth,
+            retry_on_429=retry_on_429,
+            timeout=timeout,
+        )
+
+    def get(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("DELETE", path, **kwargs)
+
+
+def base_path(base_url: str) -> str:
+    """The path part of the base URL (`/v1`), for mapping absolute paths back to the spec."""
+    return urlsplit(base_url).path.rstrip("/")

@@ -1,0 +1,203 @@
+"""Turns per-check results into one outcome per requirement, a verdict and summary counts.
+
+The rules (plan/outline.md, "Outcomes"; conformance-kit.md, lesson 2):
+- a check that passes is evidence its requirements pass; one that fails makes a MUST `failed` and
+  a SHOULD or MAY `warning`; a skipped check makes its requirements `skipped` with the reason;
+- several checks for one requirement: a failure wins over a skip, a skip over a pass (a
+  requirement is verified only when every check of it ran and passed);
+- a requirement of a profile the vendor does not claim is `not_applicable`;
+- a testable requirement of a claimed profile with no check is `skipped` "no check implemented"
+  (or the reason its checks were left out, e.g. --no-property-based);
+- with --only, a requirement not selected is `skipped` "not selected";
+- `testable: false` requirements are not judged: they are listed under `not_tested` with the
+  catalogue's reason.
+The verdict is `conformant` exactly when no MUST requirement of a claimed profile is `failed` or
+`skipped`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance import redaction
+from conformance.catalogue import Requirement
+
+__all__ = [
+    "CHECK_OUTCOMES",
+    "OUTCOMES",
+    "Aggregate",
+    "CheckResult",
+    "NotTested",
+    "RequirementResult",
+    "aggregate",
+]
+
+OUTCOMES = ("passed", "failed", "warning", "skipped", "not_applicable")
+CHECK_OUTCOMES = ("passed", "failed", "skipped")
+CONFORMANT = "conformant"
+NOT_CONFORMANT = "not_conformant"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check (one pytest item) did, and the requirement ids it cites."""
+
+    nodeid: str
+    ids: tuple[str, ...]
+    outcome: str  # passed | failed | skipped
+    message: str = ""
+
+
+@dataclass
+class RequirementResult:
+    id: str
+    title: str
+    level: str
+    profile: str
+    outcome: str
+    message: str
+    checks: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report's entry: exactly the fields of the JSON contract."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "level": self.level,
+            "profile": self.profile,
+            "outcome": self.outcome,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class NotTested:
+    id: str
+    title: str
+    level: str
+    profile: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "level": self.level,
+            "profile": self.profile,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Aggregate:
+    verdict: str
+    profiles: tuple[str, ...]
+    requirements: list[RequirementResult]
+    not_tested: list[NotTested]
+    summary: dict[str, int]
+
+    @property
+    def conformant(self) -> bool:
+        return self.verdict == CONFORMANT
+
+    @property
+    def exit_code(self) -> int:
+        """0 conformant, 1 not (the CLI's contract; 2 is for configuration errors)."""
+        return 0 if self.conformant else 1
+
+    def blocking(self) -> list[RequirementResult]:
+        """The MUST requirements of claimed profiles that were failed or skipped."""
+        return [
+            result
+            for result in self.requirements
+            if result.level == "MUST"
+            and result.profile in self.profiles
+            and result.outcome in ("failed", "skipped")
+        ]
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _judge(requirement: Requirement, checks: Sequence[CheckResult]) -> tuple[str, str]:
+    failed = [check for check in checks if check.outcome == "failed"]
+    skipped = [check for check in checks if check.outcome == "skipped"]
+    if failed:
+        outcome = "failed" if requirement.level == "MUST" else "warning"
+        message = failed[0].message or "the check failed"
+        if len(failed) > 1:
+            message += f" (and {_plural(len(failed) - 1, 'more failed check')})"
+        return outcome, message
+    if skipped:
+        return "skipped", skipped[0].message or "the check was skipped"
+    return "passed", f"{_plural(len(checks), 'check')} passed"
+
+
+def aggregate(
+    results: Iterable[CheckResult],
+    *,
+    profiles: Sequence[str],
+    catalogue: Mapping[str, Requirement],
+    only: Sequence[str] = (),
+    not_run: Mapping[str, str] | None = None,
+) -> Aggregate:
+    """One outcome per testable requirement (catalogue order), the not-tested list, the verdict."""
+    by_id: dict[str, list[CheckResult]] = {}
+    for result in results:
+        for requirement_id in result.ids:
+            by_id.setdefault(requirement_id, []).append(result)
+    selected = set(only)
+    requirements: list[RequirementResult] = []
+    not_tested: list[NotTested] = []
+    for requirement in catalogue.values():
+        if not requirement.testable:
+            reason = requirement.not_tested_reason or "not testable from outside the API"
+            not_tested.append(
+                NotTested(
+                    requirement.id,
+                    requirement.title,
+                    requirement.level,
+                    requirement.profile,
+                    redaction.scrub(reason),
+                )
+            )
+            continue
+        checks = by_id.get(requirement.id, [])
+        if requirement.profile not in profiles:
+            outcome, message = "not_applicable", f"profile {requirement.profile} not claimed"
+        elif selected and requirement.id not in selected:
+            outcome, message = "skipped", "not selected (--only)"
+        elif not checks:
+            reason = (not_run or {}).get(requirement.id, "no check implemented")
+            outcome, message = "skipped", reason
+        else:
+            outcome, message = _judge(requirement, checks)
+        requirements.append(
+            RequirementResult(
+                id=requirement.id,
+                title=requirement.title,
+                level=requirement.level,
+                profile=requirement.profile,
+                outcome=outcome,
+                message=redaction.scrub(message),
+                checks=[check.nodeid for check in checks],
+            )
+        )
+    summary = {name: 0 for name in OUTCOMES}
+    for judged in requirements:
+        summary[judged.outcome] += 1
+    blocked = any(
+        result.level == "MUST" and result.outcome in ("failed", "skipped")
+        for result in requirements
+        if result.profile in profiles
+    )
+    return Aggregate(
+        verdict=NOT_CONFORMANT if blocked else CONFORMANT,
+        profiles=tuple(profiles),
+        requirements=requirements,
+        not_tested=not_tested,
+        summary=summary,
+    )

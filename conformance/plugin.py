@@ -1,0 +1,294 @@
+"""The pytest plugin: options, selection by profile and id, per-check outcomes, reports.
+
+Registered for every pytest run through the `pytest11` entry point, so it must stay inert unless
+asked: without `--conformance-base-url` (or CONFORMANCE_BASE_URL) it only adds its option group
+and the `requirement` marker, and skips a conformance check that somehow got collected. Switched
+on, it registers the fixtures (`conformance.fixtures`) and a `ConformanceRun` that deselects the
+checks of unclaimed profiles (and, with --conformance-only, of unselected ids), records what each
+check did, and at the end aggregates the outcomes per requirement and writes the reports.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Generator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import __version__, redaction
+from conformance.catalogue import MARKER, CatalogueError, catalogue, profile_of
+from conformance.config import FLAGS, OPTIONS, REPEATABLE, Config, ConfigError, env_name
+from conformance.http import HttpSession
+from conformance.outcomes import Aggregate, CheckResult, aggregate
+
+__all__ = ["RESULT_KEY", "SESSION_KEY", "ConformanceRun", "utc_now"]
+
+SESSION_KEY = pytest.StashKey["ConformanceRun"]()
+RESULT_KEY = pytest.StashKey[dict[str, Any]]()
+LAST_MODULE_PREFIX = "test_zz_"  # cross-cutting checks judge what every other check recorded
+PROPERTY_MODULES = ("test_property_based",)
+PROPERTY_DISABLED = "property-based checks disabled (--no-property-based)"
+MAX_MESSAGE_CHARS = 2000
+_EXCEPTION_PREFIX = re.compile(
+    r"^(?:[\w.]*\.)?(?:AssertionError|RequestFailed|DriverError|Failed): "
+)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _dest(name: str) -> str:
+    return "conformance_" + name.replace("-", "_")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(
+        "conformance",
+        "fulfillment API conformance kit (inert unless --conformance-base-url or"
+        " CONFORMANCE_BASE_URL is given; each option also reads CONFORMANCE_<NAME>)",
+    )
+    for name, help_text in OPTIONS.items():
+        flag = f"--conformance-{name}"
+        if name in FLAGS:
+            group.addoption(
+                flag, dest=_dest(name), action="store_true", default=None, help=help_text
+            )
+        elif name in REPEATABLE:
+            group.addoption(flag, dest=_dest(name), action="append", default=[], help=help_text)
+        else:
+            group.addoption(flag, dest=_dest(name), default=None, help=help_text)
+
+
+def _wanted(config: pytest.Config) -> bool:
+    return bool(config.getoption(_dest("base-url"), None) or os.environ.get(env_name("base-url")))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}(*ids): the requirement ids a conformance check verifies"
+    )
+    if not _wanted(config):
+        return
+    try:
+        settings = Config.from_sources(lambda name: config.getoption(_dest(name), None))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    run = ConformanceRun(settings)
+    config.stash[SESSION_KEY] = run
+    config.pluginmanager.register(run, "conformance_run")
+    from conformance import fixtures
+
+    config.pluginmanager.register(fixtures, "conformance_fixtures")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Inert mode: a conformance check collected without a target is skipped, not errored."""
+    if SESSION_KEY in config.stash:
+        return
+    reason = "the conformance kit needs --conformance-base-url or CONFORMANCE_BASE_URL"
+    for item in items:
+        if item.get_closest_marker(MARKER) is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _ids(item: pytest.Item) -> tuple[str, ...]:
+    ids: list[str] = []
+    for mark in item.iter_markers(MARKER):
+        ids += [str(arg) for arg in mark.args if str(arg) not in ids]
+    return tuple(ids)
+
+
+def _module_name(item: pytest.Item) -> str:
+    return Path(str(item.fspath)).stem
+
+
+def failure_message(report: pytest.TestReport) -> str:
+    """The one message a report gives: the assertion text, without pytest's introspection."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # a skip: (path, line, "Skipped: reason")
+        text = str(longrepr[2])
+        return redaction.scrub(text.removeprefix("Skipped: "))
+    crash = getattr(longrepr, "reprcrash", None)
+    text = str(getattr(crash, "message", None) or longrepr or "")
+    text = _EXCEPTION_PREFIX.sub("", text.strip())
+    lines = text.splitlines()
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        # pytest's assertion rewriting appends "assert 422 == 201" and "+  where ..." lines
+        # after a custom message; the message is what the check meant to say.
+        if index > 0 and (line.startswith("assert ") or line.lstrip().startswith("+")):
+            break
+        kept.append(line)
+    message = "\n".join(kept).strip() or text
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + " ..."
+    return redaction.scrub(message)
+
+
+class ConformanceRun:
+    """The switched-on plugin: one per pytest session."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.started_at = utc_now()
+        self.http: HttpSession | None = None
+        self.item_ids: dict[str, tuple[str, ...]] = {}
+        self.invalid: dict[str, str] = {}
+        self.not_run: dict[str, str] = {}
+        self.results: dict[str, CheckResult] = {}
+        self.collection_errors: list[str] = []
+        self.aggregate: Aggregate | None = None
+        self.report: dict[str, Any] | None = None
+
+    @property
+    def requests_made(self) -> int:
+        return self.http.requests_made if self.http is not None else 0
+
+    def reproduce_line(self) -> str:
+        profiles = " ".join(f"--profile {name}" for name in self.config.profiles)
+        return (
+            f"conformance kit {__version__}: run {self.config.run_id}, seed {self.config.seed};"
+            f" reproduce with --seed {self.config.seed} {profiles}"
+        )
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        import fulfillment_spec
+
+        return [
+            redaction.scrub(
+                f"conformance: target {self.config.base_url}, profiles"
+                f" {', '.join(self.config.profiles)}, spec {fulfillment_spec.spec_version()}"
+            ),
+            self.reproduce_line(),
+        ]
+
+    # -- selection ---------------------------------------------------------------------------
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        selected: list[pytest.Item] = []
+        deselected: list[pytest.Item] = []
+        last: list[pytest.Item] = []
+        only = set(self.config.only)
+        for item in items:
+            ids = _ids(item)
+            if not ids:
+                selected.append(item)
+                continue
+            try:
+                profile = profile_of(ids)
+            except CatalogueError as exc:
+                self.invalid[item.nodeid] = str(exc)
+                profile = None
+            if profile is not None and profile not in self.config.profiles:
+                deselected.append(item)
+                continue
+            if only and not only.intersection(ids):
+                deselected.append(item)
+                continue
+            if not self.config.property_based and _module_name(item) in PROPERTY_MODULES:
+                # Left out, not skipped: a requirement that other checks verify keeps their
+                # verdict; one only the property-based checks verify is skipped with this reason.
+                for requirement_id in ids:
+                    self.not_run.setdefault(requirement_id, PROPERTY_DISABLED)
+                deselected.append(item)
+                continue
+            self.item_ids[item.nodeid] = ids
+            (last if _module_name(item).startswith(LAST_MODULE_PREFIX) else selected).append(item)
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = selected + last
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(
+                redaction.scrub(f"{report.nodeid}: {str(report.longrepr).strip().splitlines()[-1]}")
+            )
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if item.nodeid in self.invalid:
+            raise CatalogueError(self.invalid[item.nodeid])
+
+    # -- outcomes ------------------------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Mask secrets in every report before pytest prints it or writes it to JUnit."""
+        report = yield
+        # The message is taken before the scrub below may flatten the report's structure.
+        if report.failed or report.skipped:
+            report.conformance_message = failure_message(report)  # type: ignore[attr-defined]
+        secrets = redaction.registered_secrets()
+        if report.longrepr is not None and not isinstance(report.longrepr, tuple):
+            text = str(report.longrepr)
+            scrubbed = redaction.scrub(text)
+            if scrubbed != text:
+                report.longrepr = scrubbed
+        if secrets or report.sections:
+            report.sections = [
+                (title, redaction.scrub(content)) for title, content in report.sections
+            ]
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        ids = self.item_ids.get(report.nodeid)
+        if ids is None:
+            return
+        previous = self.results.get(report.nodeid)
+        if previous is not None and previous.outcome in ("failed", "skipped"):
+            return  # the first failure or skip is the story
+        text = getattr(report, "conformance_message", None) or failure_message(report)
+        if report.failed:
+            prefix = "" if report.when == "call" else f"error in {report.when}: "
+            outcome, message = "failed", prefix + text
+        elif report.skipped:
+            if hasattr(report, "wasxfail"):
+                outcome, message = "failed", "expected failure (xfail) is not allowed in a check"
+            else:
+                outcome, message = "skipped", text
+        elif report.when == "call":
+            outcome, message = "passed", ""
+        else:
+            return
+        self.results[report.nodeid] = CheckResult(report.nodeid, ids, outcome, message)
+
+    # -- the end ------------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        from conformance.reports import html_report, json_report
+
+        self.aggregate = aggregate(
+            self.results.values(),
+            profiles=self.config.profiles,
+            catalogue=catalogue(),
+            only=self.config.only,
+            not_run=self.not_run,
+        )
+        self.report = json_report.build(
+            self.aggregate,
+            config=self.config,
+            started_at=self.started_at,
+            finished_at=utc_now(),
+            requests_made=self.requests_made,
+        )
+        session.config.stash[RESULT_KEY] = self.report
+        if self.config.report_json:
+            json_report.write(self.report, self.config.report_json)
+        if self.config.report_html:
+            html_report.write(self.report, self.config.report_html)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from conformance.reports import console
+
+        if self.report is None:
+            return
+        for line in console.summary_lines(self.report, errors=self.collection_errors):
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(self.reproduce_line())

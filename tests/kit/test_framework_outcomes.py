@@ -1,0 +1,128 @@
+"""Outcome aggregation, the verdict and the CLI's exit code, on an in-memory catalogue."""
+
+from __future__ import annotations
+
+from conformance.catalogue import Requirement
+from conformance.outcomes import CheckResult, aggregate
+
+
+def req(rid: str, level: str = "MUST", profile: str = "core", **kw: object) -> Requirement:
+    return Requirement(id=rid, level=level, profile=profile, title=f"title of {rid}", **kw)  # type: ignore[arg-type]
+
+
+CATALOGUE = {
+    r.id: r
+    for r in [
+        req("ORD-001"),
+        req("ORD-002", "SHOULD"),
+        req("ORD-003", "MAY"),
+        req("ORD-004"),
+        req("ORD-005"),
+        req("INB-001", profile="inbound"),
+        req("API-009", testable=False, not_tested_reason="needs the server's clock"),
+    ]
+}
+
+
+def check(nodeid: str, ids: tuple[str, ...], outcome: str, message: str = "") -> CheckResult:
+    return CheckResult(nodeid, ids, outcome, message)
+
+
+def outcomes_of(results: list[CheckResult], **kw: object) -> dict[str, tuple[str, str]]:
+    result = aggregate(results, profiles=kw.pop("profiles", ("core",)), catalogue=CATALOGUE, **kw)  # type: ignore[arg-type]
+    return {r.id: (r.outcome, r.message) for r in result.requirements}
+
+
+def test_must_fail_is_failed_should_and_may_fail_are_warnings() -> None:
+    got = outcomes_of(
+        [
+            check("a", ("ORD-001",), "failed", "expected 201, got 500"),
+            check("b", ("ORD-002",), "failed", "x"),
+            check("c", ("ORD-003",), "failed", "y"),
+        ]
+    )
+    assert got["ORD-001"] == ("failed", "expected 201, got 500")
+    assert got["ORD-002"][0] == "warning" and got["ORD-003"][0] == "warning"
+
+
+def test_skip_carries_its_reason_and_missing_check_is_skipped() -> None:
+    got = outcomes_of([check("a", ("ORD-001",), "skipped", "driver cannot ship")])
+    assert got["ORD-001"] == ("skipped", "driver cannot ship")
+    assert got["ORD-004"] == ("skipped", "no check implemented")
+
+
+def test_failure_wins_over_skip_and_skip_over_pass() -> None:
+    got = outcomes_of(
+        [
+            check("a", ("ORD-001",), "passed"),
+            check("b", ("ORD-001",), "failed", "broken"),
+            check("c", ("ORD-001",), "skipped", "s"),
+            check("d", ("ORD-004",), "passed"),
+            check("e", ("ORD-004",), "skipped", "driver cannot void"),
+            check("f", ("ORD-005",), "passed"),
+            check("g", ("ORD-005",), "passed"),
+        ]
+    )
+    assert got["ORD-001"] == ("failed", "broken")
+    assert got["ORD-004"] == ("skipped", "driver cannot void")
+    assert got["ORD-005"] == ("passed", "2 checks passed")
+
+
+def test_unclaimed_profile_is_not_applicable_and_untestable_is_listed_apart() -> None:
+    result = aggregate([], profiles=("core",), catalogue=CATALOGUE)
+    by_id = {r.id: r for r in result.requirements}
+    assert by_id["INB-001"].outcome == "not_applicable"
+    assert "API-009" not in by_id
+    assert [(n.id, n.reason) for n in result.not_tested] == [
+        ("API-009", "needs the server's clock")
+    ]
+
+
+def test_only_marks_the_rest_not_selected() -> None:
+    got = outcomes_of([check("a", ("ORD-001",), "passed")], only=("ORD-001",))
+    assert got["ORD-001"][0] == "passed"
+    assert got["ORD-004"] == ("skipped", "not selected (--only)")
+
+
+def all_core_pass() -> list[CheckResult]:
+    return [
+        check(rid, (rid,), "passed")
+        for rid in ("ORD-001", "ORD-002", "ORD-003", "ORD-004", "ORD-005")
+    ]
+
+
+def test_verdict_conformant_when_every_must_passed_even_with_warnings() -> None:
+    results = [*all_core_pass()[:1], check("x", ("ORD-002",), "failed", "w"), *all_core_pass()[2:]]
+    result = aggregate(results, profiles=("core",), catalogue=CATALOGUE)
+    assert result.verdict == "conformant" and result.exit_code == 0
+    assert result.summary == {
+        "passed": 4,
+        "failed": 0,
+        "warning": 1,
+        "skipped": 0,
+        "not_applicable": 1,
+    }
+
+
+def test_verdict_not_conformant_on_a_failed_or_skipped_must() -> None:
+    failed = [*all_core_pass()[1:], check("x", ("ORD-001",), "failed", "f")]
+    skipped = [*all_core_pass()[1:], check("x", ("ORD-001",), "skipped", "s")]
+    for results in (failed, skipped):
+        result = aggregate(results, profiles=("core",), catalogue=CATALOGUE)
+        assert result.verdict == "not_conformant" and result.exit_code == 1
+        assert [r.id for r in result.blocking()] == ["ORD-001"]
+
+
+def test_unclaimed_profile_never_blocks_and_a_claimed_one_does() -> None:
+    result = aggregate(all_core_pass(), profiles=("core",), catalogue=CATALOGUE)
+    assert result.verdict == "conformant"
+    claimed = aggregate(all_core_pass(), profiles=("core", "inbound"), catalogue=CATALOGUE)
+    assert claimed.verdict == "not_conformant"  # INB-001 has no check: skipped MUST
+
+
+def test_messages_are_scrubbed() -> None:
+    from conformance import redaction
+
+    redaction.register_secret("sekrit_token_value")
+    got = outcomes_of([check("a", ("ORD-001",), "failed", "sent sekrit_token_value whsec_abc123")])
+    assert "sekrit_token_value" not in got["ORD-001"][1] and "whsec_abc123" not in got["ORD-001"][1]

@@ -1,0 +1,290 @@
+"""The cross-cutting response rules (conformance/checks/test_zz_responses.py) on crafted
+responses: each passes a correct response and fails one broken in exactly its way. One test
+runs the rules through the CLI against the reference sandbox and a server broken in two ways."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import fulfillment_spec
+import httpx
+import pytest
+
+from conformance.checks import test_zz_responses as zz
+from conformance.http import ApiClient, ApiResponse, HttpSession
+from conformance.validation import SpecValidator
+from tests.kit.harness import outcome, run_kit
+from tests.live_server import serve
+
+VALIDATOR = SpecValidator(fulfillment_spec.load_openapi())
+NOW = int(time.time())
+GOOD_HEADERS = {
+    "X-Request-Id": "req_1",
+    "X-RateLimit-Limit": "600",
+    "X-RateLimit-Remaining": "599",
+    "X-RateLimit-Reset": str(NOW + 60),
+}
+WAREHOUSES = {
+    "data": [
+        {
+            "id": "wh_1",
+            "name": "Sydney",
+            "address": {"address1": "1 St", "city": "Sydney", "country": "AU"},
+        }
+    ],
+    "pagination": {"next_cursor": None, "has_more": False},
+}
+NOT_FOUND = {"error": {"code": "not_found", "message": "No such order.", "request_id": "req_1"}}
+
+
+def responses(*answers: httpx.Response, path: str = "/warehouses") -> list[ApiResponse]:
+    queue = list(answers)
+    session = HttpSession(
+        "https://api.example.test/v1",
+        spec=fulfillment_spec.load_openapi(),
+        transport=httpx.MockTransport(lambda request: queue.pop(0)),
+    )
+    api = ApiClient(session, "tok_for_rules")
+    for _ in answers:
+        api.request("GET", path)
+    return session.recorded()
+
+
+def good_list() -> httpx.Response:
+    return httpx.Response(200, json=WAREHOUSES, headers=GOOD_HEADERS)
+
+
+def good_404() -> httpx.Response:
+    return httpx.Response(404, json=NOT_FOUND, headers=GOOD_HEADERS)
+
+
+def problems(rule: Callable[..., tuple[int, list[str]]], recorded: list[ApiResponse]) -> list[str]:
+    judged, found = rule(recorded, VALIDATOR)
+    assert judged > 0
+    return found
+
+
+def test_every_rule_passes_correct_responses() -> None:
+    recorded = (
+        responses(good_list())
+        + responses(good_404(), path="/orders/ord_x")
+        + responses(httpx.Response(200, json=order(), headers=GOOD_HEADERS), path="/orders/ord_1")
+    )
+    for param in zz.RULES:
+        rule = param.values[0]
+        assert problems(rule, recorded) == [], param.id
+
+
+@pytest.mark.parametrize(
+    ("rule", "answer", "path", "expected"),
+    [
+        (
+            zz.json_bodies,
+            httpx.Response(200, text="<html/>", headers=GOOD_HEADERS),
+            "/warehouses",
+            "expected Content-Type application/json",
+        ),
+        (
+            zz.status_documented,
+            httpx.Response(418, json=NOT_FOUND, headers=GOOD_HEADERS),
+            "/warehouses",
+            "expected a status documented for listWarehouses",
+        ),
+        (
+            zz.body_matches_schema,
+            httpx.Response(200, json={"data": 1}, headers=GOOD_HEADERS),
+            "/warehouses",
+            "expected a body valid against the 200 schema of listWarehouses",
+        ),
+        (
+            zz.errors_use_the_envelope,
+            httpx.Response(404, json={"message": "x"}, headers=GOOD_HEADERS),
+            "/orders/o",
+            'expected a body {"error"',
+        ),
+        (
+            zz.error_codes_snake_case,
+            httpx.Response(
+                404,
+                json={"error": {**NOT_FOUND["error"], "code": "NotFound"}},
+                headers=GOOD_HEADERS,
+            ),
+            "/orders/o",
+            "expected a snake_case error.code, got 'NotFound'",
+        ),
+        (
+            zz.no_success_with_an_error,
+            httpx.Response(200, json={**WAREHOUSES, "error": {"code": "x"}}, headers=GOOD_HEADERS),
+            "/warehouses",
+            "expected no `error` in a 200 body",
+        ),
+        (
+            zz.request_id_header,
+            httpx.Response(200, json=WAREHOUSES),
+            "/warehouses",
+            "expected an X-Request-Id header",
+        ),
+        (
+            zz.request_id_matches,
+            httpx.Response(404, json=NOT_FOUND, headers={**GOOD_HEADERS, "X-Request-Id": "req_2"}),
+            "/orders/o",
+            "expected error.request_id equal to X-Request-Id 'req_2'",
+        ),
+        (
+            zz.no_server_errors,
+            httpx.Response(500, json=NOT_FOUND, headers=GOOD_HEADERS),
+            "/orders/o",
+            "expected no 5xx, got 500",
+        ),
+        (
+            zz.rate_limit_headers_present,
+            httpx.Response(200, json=WAREHOUSES, headers={"X-Request-Id": "r"}),
+            "/warehouses",
+            "expected X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset",
+        ),
+        (
+            zz.rate_limit_header_values,
+            httpx.Response(
+                200, json=WAREHOUSES, headers={**GOOD_HEADERS, "X-RateLimit-Reset": "60"}
+            ),
+            "/warehouses",
+            "expected X-RateLimit-Reset in Unix epoch seconds",
+        ),
+        (
+            zz.property_names_snake_case,
+            httpx.Response(200, json={**WAREHOUSES, "nextCursor": None}, headers=GOOD_HEADERS),
+            "/warehouses",
+            "expected a snake_case property name at $, got 'nextCursor'",
+        ),
+    ],
+)
+def test_each_rule_fails_a_response_broken_its_way(
+    rule: Any, answer: httpx.Response, path: str, expected: str
+) -> None:
+    found = problems(rule, responses(answer, path=path))
+    assert found and expected in found[0], found
+
+
+def order(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "ord_1",
+        "order_number": "SO-1",
+        "reference": "R-1",
+        "status": "received",
+        "warehouse_id": "wh_1",
+        "shipping_method_id": "sm_1",
+        "shipping_method": "Express",
+        "order_date": "2026-07-02T09:15:00Z",
+        "signature_required": False,
+        "insurance": False,
+        "gift_message": None,
+        "packing_note": None,
+        "ship_to": {"name": "A", "address1": "1 St", "city": "Sydney", "country": "AU"},
+        "items": [
+            {
+                "sku": "S",
+                "quantity": 1,
+                "unit_price": "19.99",
+                "currency": "AUD",
+                "shipped_quantity": 0,
+            }
+        ],
+        "version": "1",
+        "created_at": "2026-07-02T09:15:00Z",
+        "updated_at": "2026-07-02T09:15:00.123Z",
+        "cancelled_at": None,
+        "shipments": [],
+    }
+    base.update(changes)
+    return base
+
+
+def test_timestamps_money_and_statuses_follow_the_schema() -> None:
+    good = responses(httpx.Response(200, json=order(), headers=GOOD_HEADERS), path="/orders/ord_1")
+    for rule in (zz.timestamps_in_utc_z, zz.money_as_decimal_strings, zz.closed_vocabularies):
+        assert problems(rule, good) == []
+    offset = order(updated_at="2026-07-02T09:15:00+00:00")
+    bad = responses(httpx.Response(200, json=offset, headers=GOOD_HEADERS), path="/orders/ord_1")
+    assert "ending in Z at $.updated_at" in problems(zz.timestamps_in_utc_z, bad)[0]
+    floaty = order(items=[{**order()["items"][0], "unit_price": 19.99}])
+    bad = responses(httpx.Response(200, json=floaty, headers=GOOD_HEADERS), path="/orders/ord_1")
+    assert (
+        "decimal string at $.items[0].unit_price" in problems(zz.money_as_decimal_strings, bad)[0]
+    )
+    odd = responses(
+        httpx.Response(200, json=order(status="RECEIVED"), headers=GOOD_HEADERS), path="/orders/o"
+    )
+    assert "got 'RECEIVED'" in problems(zz.closed_vocabularies, odd)[0]
+
+
+class DropRequestIdAndRateHeaders:
+    """A sandbox that forgets X-Request-Id and the rate-limit headers on every response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def strip(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                dropped = (
+                    b"x-request-id",
+                    b"x-ratelimit-limit",
+                    b"x-ratelimit-remaining",
+                    b"x-ratelimit-reset",
+                )
+                message = {
+                    **message,
+                    "headers": [
+                        (name, value)
+                        for name, value in message["headers"]
+                        if name.lower() not in dropped
+                    ],
+                }
+            await send(message)
+
+        await self.app(scope, receive, strip if scope["type"] == "http" else send)
+
+
+IDS = (
+    "API-002",
+    "API-003",
+    "API-005",
+    "API-008",
+    "API-009",
+    "ERR-001",
+    "ERR-003",
+    "ERR-004",
+    "ERR-005",
+    "ERR-012",
+    "RATE-003",
+    "RATE-004",
+)
+
+
+def only(*ids: str) -> list[str]:
+    return ["--no-property-based", *[arg for rid in ids for arg in ("--only", rid)]]
+
+
+def test_sandbox_passes_and_a_broken_one_fails_the_response_rules(
+    sandbox_app: Any, tmp_path: Any
+) -> None:
+    with serve(sandbox_app) as url:
+        healthy = run_kit(
+            f"{url}/v1", "wms_test_acme_token", extra_args=only(*IDS), tmp_path=tmp_path
+        )
+    assert {rid: outcome(healthy.report, rid) for rid in IDS} == dict.fromkeys(IDS, "passed"), (
+        healthy.stdout[-3000:]
+    )
+    with serve(DropRequestIdAndRateHeaders(sandbox_app)) as url:
+        broken = run_kit(
+            f"{url}/v1",
+            "wms_test_acme_token",
+            extra_args=only("ERR-004", "RATE-003", "API-009"),
+            tmp_path=tmp_path,
+        )
+    assert outcome(broken.report, "ERR-004") == "failed"
+    assert outcome(broken.report, "RATE-003") == "warning"
+    assert outcome(broken.report, "API-009") == "passed"
+    assert broken.exit_code == 1
