@@ -133,7 +133,8 @@ def _judge(requirement: Requirement, checks: Sequence[CheckResult]) -> tuple[str
         return outcome, message
     if skipped:
         return "skipped", skipped[0].message or "the check was skipped"
-    return "passed", f"{_plural(len(checks), 'check')} passed"
+    notes = [check.message for check in checks if check.message]
+    return "passed", "; ".join(notes) or f"{_plural(len(checks), 'check')} passed"
 
 
 def aggregate(

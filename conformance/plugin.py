@@ -32,6 +32,8 @@ RESULT_KEY = pytest.StashKey[dict[str, Any]]()
 LAST_MODULE_PREFIX = "test_zz_"  # cross-cutting checks judge what every other check recorded
 PROPERTY_MODULES = ("test_property_based",)
 PROPERTY_DISABLED = "property-based checks disabled (--no-property-based)"
+# The user_properties key under which a passing check leaves a note for the report.
+NOTE = "conformance_note"
 MAX_MESSAGE_CHARS = 2000
 _EXCEPTION_PREFIX = re.compile(
     r"^(?:[\w.]*\.)?(?:AssertionError|RequestFailed|DriverError|Failed): "
@@ -254,7 +256,9 @@ class ConformanceRun:
             else:
                 outcome, message = "skipped", text
         elif report.when == "call":
-            outcome, message = "passed", ""
+            # A check may say what it passed on (e.g. a conditional rule that was not exercised).
+            notes = [str(value) for name, value in report.user_properties if name == NOTE]
+            outcome, message = "passed", redaction.scrub("; ".join(notes))
         else:
             return
         self.results[report.nodeid] = CheckResult(report.nodeid, ids, outcome, message)

@@ -20,6 +20,7 @@ from conformance.catalogue import requirement_mark
 from conformance.driver import WarehouseDriver
 from conformance.factories import ReferenceData, TestData
 from conformance.http import ApiClient, ApiResponse
+from conformance.plugin import NOTE
 from conformance.validation import SpecValidator
 
 # Decision 26: a money amount is a decimal string.
@@ -359,6 +360,41 @@ def rate_limit_header_values(
     return judged, problems
 
 
+def rate_limited_retry_after(
+    responses: list[ApiResponse], validator: SpecValidator
+) -> tuple[int, list[str]]:
+    """RATE-001: every 429 carries Retry-After as a whole number of seconds."""
+    limited = [resp for resp in responses if resp.status == 429]
+    problems = [
+        f"expected Retry-After in whole seconds on a 429, got"
+        f" {resp.headers.get('Retry-After')!r} ({resp.describe()})"
+        for resp in limited
+        if not (resp.headers.get("Retry-After") or "").strip().isdigit()
+    ]
+    return len(limited), problems
+
+
+def rate_limited_envelope(
+    responses: list[ApiResponse], validator: SpecValidator
+) -> tuple[int, list[str]]:
+    """RATE-002: every 429 body is the error envelope with code rate_limited."""
+    limited = [resp for resp in responses if resp.status == 429]
+    problems = []
+    for resp in limited:
+        error = _error_object(resp)
+        code = error.get("code") if isinstance(error, dict) else None
+        if code != "rate_limited":
+            problems.append(
+                f"expected error.code rate_limited on a 429, got {code!r} ({resp.describe()})"
+            )
+    return len(limited), problems
+
+
+# Rules about a response the server sends only when it chooses to (a 429): a run that met none has
+# nothing to judge, and that is a pass, not a gap. The kit never floods a server to provoke one
+# (conformance-kit.md, lesson 5); the rate-limited variant server in tests/kit exercises them.
+CONDITIONAL_RULES = (rate_limited_retry_after, rate_limited_envelope)
+
 # -- the checks -------------------------------------------------------------------------------
 RULES = [
     pytest.param(json_bodies, marks=requirement_mark("API-002"), id="API-002-json-bodies"),
@@ -399,6 +435,12 @@ RULES = [
         rate_limit_header_values,
         marks=requirement_mark("RATE-004"),
         id="RATE-004-rate-limit-values",
+    ),
+    pytest.param(
+        rate_limited_retry_after, marks=requirement_mark("RATE-001"), id="RATE-001-retry-after"
+    ),
+    pytest.param(
+        rate_limited_envelope, marks=requirement_mark("RATE-002"), id="RATE-002-429-envelope"
     ),
 ]
 
@@ -443,9 +485,18 @@ def test_every_response_of_the_run(
     baseline: None,
     recorded_responses: Callable[[], list[ApiResponse]],
     schema_validator: SpecValidator,
+    record_property: Callable[[str, object], None],
 ) -> None:
     """Judges every exchange recorded during the run (all checks, plus the baseline) by one rule."""
-    judged, problems = rule(recorded_responses(), schema_validator)
+    responses = recorded_responses()
+    judged, problems = rule(responses, schema_validator)
+    if judged == 0 and rule in CONDITIONAL_RULES:
+        record_property(
+            NOTE,
+            f"not exercised: none of the run's {len(responses)} responses was a 429,"
+            " and the rule applies only when the server rate-limits",
+        )
+        return
     if judged == 0:
         pytest.skip("no response of the run was of the kind this rule judges")
     if problems:

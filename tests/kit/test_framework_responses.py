@@ -39,7 +39,20 @@ WAREHOUSES = {
 NOT_FOUND = {"error": {"code": "not_found", "message": "No such order.", "request_id": "req_1"}}
 
 
-def responses(*answers: httpx.Response, path: str = "/warehouses") -> list[ApiResponse]:
+RATE_LIMITED = {"error": {"code": "rate_limited", "message": "Slow down.", "request_id": "req_1"}}
+
+
+def good_429() -> httpx.Response:
+    return httpx.Response(
+        429,
+        json=RATE_LIMITED,
+        headers={**GOOD_HEADERS, "X-RateLimit-Remaining": "0", "Retry-After": "30"},
+    )
+
+
+def responses(
+    *answers: httpx.Response, path: str = "/warehouses", retry_on_429: bool = True
+) -> list[ApiResponse]:
     queue = list(answers)
     session = HttpSession(
         "https://api.example.test/v1",
@@ -48,7 +61,7 @@ def responses(*answers: httpx.Response, path: str = "/warehouses") -> list[ApiRe
     )
     api = ApiClient(session, "tok_for_rules")
     for _ in answers:
-        api.request("GET", path)
+        api.request("GET", path, retry_on_429=retry_on_429)
     return session.recorded()
 
 
@@ -71,6 +84,7 @@ def test_every_rule_passes_correct_responses() -> None:
         responses(good_list())
         + responses(good_404(), path="/orders/ord_x")
         + responses(httpx.Response(200, json=order(), headers=GOOD_HEADERS), path="/orders/ord_1")
+        + responses(good_429(), retry_on_429=False)
     )
     for param in zz.RULES:
         rule = param.values[0]
@@ -158,13 +172,35 @@ def test_every_rule_passes_correct_responses() -> None:
             "/warehouses",
             "expected a snake_case property name at $, got 'nextCursor'",
         ),
+        (
+            zz.rate_limited_retry_after,
+            httpx.Response(429, json=RATE_LIMITED, headers=GOOD_HEADERS),
+            "/warehouses",
+            "expected Retry-After in whole seconds on a 429, got None",
+        ),
+        (
+            zz.rate_limited_envelope,
+            httpx.Response(
+                429, json={"message": "slow down"}, headers={**GOOD_HEADERS, "Retry-After": "1"}
+            ),
+            "/warehouses",
+            "expected error.code rate_limited on a 429, got None",
+        ),
     ],
 )
 def test_each_rule_fails_a_response_broken_its_way(
     rule: Any, answer: httpx.Response, path: str, expected: str
 ) -> None:
-    found = problems(rule, responses(answer, path=path))
+    found = problems(rule, responses(answer, path=path, retry_on_429=False))
     assert found and expected in found[0], found
+
+
+def test_the_429_rules_judge_nothing_when_the_run_met_no_429() -> None:
+    """RATE-001/002 apply only when the server rate-limits: no 429 means nothing judged, which
+    the check turns into a pass with a note (not a skip that would block certification)."""
+    recorded = responses(good_list())
+    for rule in zz.CONDITIONAL_RULES:
+        assert rule(recorded, VALIDATOR) == (0, [])
 
 
 def order(**changes: Any) -> dict[str, Any]:
