@@ -43,10 +43,13 @@ def list_page(
     query: ListQuery,
     conditions: Callable[[dict[str, Any]], tuple[list[str], list[Any]]],
     render: Callable[[sqlite3.Row], dict[str, Any]],
+    by_id_only: bool = False,
 ) -> dict[str, Any]:
     """One page of `table` for `partner`: `{"data": [...], "pagination": {...}}`.
 
     `conditions(filters)` turns the effective filters (other than updated_since) into SQL.
+    `by_id_only` orders by id alone: the reference lists (warehouses, shipping methods) have no
+    `updated_at` in the contract, which orders them by id (PAG-005).
     """
     given = dict(query.filters)
     given["updated_since"] = normalise_since(given.get("updated_since"))
@@ -60,14 +63,15 @@ def list_page(
     extra_where, extra_params = conditions(filters)
     where.extend(extra_where)
     params.extend(extra_params)
-    if position is not None:
+    if position is not None and by_id_only:
+        where.append(f"{id_column} > ?")
+        params.append(position.id)
+    elif position is not None:
         where.append(f"(updated_at > ? OR (updated_at = ? AND {id_column} > ?))")
         params.extend([position.updated_at, position.updated_at, position.id])
     limit = max(1, min(query.limit, MAX_LIMIT))
-    sql = (
-        f"SELECT * FROM {table} WHERE {' AND '.join(where)} "
-        f"ORDER BY updated_at, {id_column} LIMIT ?"
-    )
+    order = id_column if by_id_only else f"updated_at, {id_column}"
+    sql = f"SELECT * FROM {table} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
     rows = conn.execute(sql, [*params, limit + 1]).fetchall()
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -174,6 +174,7 @@ def list_warehouses(
         query=query,
         conditions=lambda _f: ([], []),
         render=render_warehouse,
+        by_id_only=True,
     )
 
 
@@ -190,4 +191,5 @@ def list_methods(
         query=query,
         conditions=lambda _f: ([], []),
         render=render_method,
+        by_id_only=True,
     )
