@@ -157,6 +157,48 @@ def timestamps_in_utc_z(
     return judged, sorted(set(problems))
 
 
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def dates_without_time(
+    responses: list[ApiResponse], validator: SpecValidator
+) -> tuple[int, list[str]]:
+    """API-004: every documented date-only field is YYYY-MM-DD, without a time part."""
+    judged, problems = 0, []
+    for resp in responses:
+        for path, schema, value in _documented_nodes(resp, validator):
+            if schema.get("format") == "date" and value is not None:
+                judged += 1
+                if not (isinstance(value, str) and ISO_DATE.match(value)):
+                    problems.append(
+                        f"expected an ISO 8601 date YYYY-MM-DD at {path}, got {value!r}"
+                        f" ({resp.describe()})"
+                    )
+    return judged, sorted(set(problems))
+
+
+def _is_measure_schema(schema: Mapping[str, Any]) -> bool:
+    """The Weight and Dimensions shapes: an object whose properties include `unit`."""
+    properties = schema.get("properties") or {}
+    return "unit" in properties and ("value" in properties or "length" in properties)
+
+
+def units_stated(responses: list[ApiResponse], validator: SpecValidator) -> tuple[int, list[str]]:
+    """API-006: a weight or dimensions value is an object that names its unit."""
+    judged, problems = 0, []
+    for resp in responses:
+        for path, schema, value in _documented_nodes(resp, validator):
+            if not _is_measure_schema(schema) or value is None:
+                continue
+            judged += 1
+            if not (isinstance(value, dict) and isinstance(value.get("unit"), str)):
+                problems.append(
+                    f"expected an object with an explicit unit at {path}, got {value!r}"
+                    f" ({resp.describe()})"
+                )
+    return judged, sorted(set(problems))
+
+
 def money_as_decimal_strings(
     responses: list[ApiResponse], validator: SpecValidator
 ) -> tuple[int, list[str]]:
@@ -390,18 +432,26 @@ def rate_limited_envelope(
     return len(limited), problems
 
 
-# Rules about a response the server sends only when it chooses to (a 429): a run that met none has
-# nothing to judge, and that is a pass, not a gap. The kit never floods a server to provoke one
-# (conformance-kit.md, lesson 5); the rate-limited variant server in tests/kit exercises them.
-CONDITIONAL_RULES = (rate_limited_retry_after, rate_limited_envelope)
+# Rules about responses a server sends only when it chooses to (a 429; optional weights and
+# dimensions; date-only fields, which only the inbound profile has): a run that met none has
+# nothing to judge, and that is a pass with a note, not a gap. The kit never floods a server to
+# provoke a 429 (conformance-kit.md, lesson 5); the rate-limited variant in tests/kit does.
+CONDITIONAL_RULES = (
+    rate_limited_retry_after,
+    rate_limited_envelope,
+    dates_without_time,
+    units_stated,
+)
 
 # -- the checks -------------------------------------------------------------------------------
 RULES = [
     pytest.param(json_bodies, marks=requirement_mark("API-002"), id="API-002-json-bodies"),
     pytest.param(timestamps_in_utc_z, marks=requirement_mark("API-003"), id="API-003-utc-z"),
+    pytest.param(dates_without_time, marks=requirement_mark("API-004"), id="API-004-iso-dates"),
     pytest.param(
         money_as_decimal_strings, marks=requirement_mark("API-005"), id="API-005-decimal-money"
     ),
+    pytest.param(units_stated, marks=requirement_mark("API-006"), id="API-006-units-stated"),
     pytest.param(
         status_documented, marks=requirement_mark("API-008"), id="API-008-status-documented"
     ),
@@ -493,8 +543,8 @@ def test_every_response_of_the_run(
     if judged == 0 and rule in CONDITIONAL_RULES:
         record_property(
             NOTE,
-            f"not exercised: none of the run's {len(responses)} responses was a 429,"
-            " and the rule applies only when the server rate-limits",
+            f"not exercised: none of the run's {len(responses)} responses had what this"
+            " rule judges (it applies only when the server sends it)",
         )
         return
     if judged == 0:

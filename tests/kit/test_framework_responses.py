@@ -4,6 +4,7 @@ runs the rules through the CLI against the reference sandbox and a server broken
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from typing import Any
@@ -73,6 +74,29 @@ def good_404() -> httpx.Response:
     return httpx.Response(404, json=NOT_FOUND, headers=GOOD_HEADERS)
 
 
+def spec_example(path: str) -> dict[str, Any]:
+    """The spec's own (validated) 200 example of GET `path`: a correct body to start from."""
+    media = fulfillment_spec.load_openapi()["paths"][path]["get"]["responses"]["200"]["content"]
+    example: dict[str, Any] = next(iter(media["application/json"]["examples"].values()))["value"]
+    return copy.deepcopy(example)
+
+
+SHIPMENT_PATH = "/shipments/{shipment_id}"
+INBOUND_PATH = "/inbound-shipments/{inbound_shipment_id}"
+
+
+def shipment_with_weight(weight: Any) -> httpx.Response:
+    body = spec_example(SHIPMENT_PATH)
+    body["parcels"][0]["weight"] = weight
+    return httpx.Response(200, json=body, headers=GOOD_HEADERS)
+
+
+def inbound_expected_at(value: Any) -> httpx.Response:
+    body = spec_example(INBOUND_PATH)
+    body["expected_at"] = value
+    return httpx.Response(200, json=body, headers=GOOD_HEADERS)
+
+
 def problems(rule: Callable[..., tuple[int, list[str]]], recorded: list[ApiResponse]) -> list[str]:
     judged, found = rule(recorded, VALIDATOR)
     assert judged > 0
@@ -85,6 +109,8 @@ def test_every_rule_passes_correct_responses() -> None:
         + responses(good_404(), path="/orders/ord_x")
         + responses(httpx.Response(200, json=order(), headers=GOOD_HEADERS), path="/orders/ord_1")
         + responses(good_429(), retry_on_429=False)
+        + responses(shipment_with_weight({"value": 1.2, "unit": "kg"}), path="/shipments/shp_1")
+        + responses(inbound_expected_at("2026-07-08"), path="/inbound-shipments/ib_1")
     )
     for param in zz.RULES:
         rule = param.values[0]
@@ -173,6 +199,18 @@ def test_every_rule_passes_correct_responses() -> None:
             "expected a snake_case property name at $, got 'nextCursor'",
         ),
         (
+            zz.dates_without_time,
+            inbound_expected_at("2026-07-08T00:00:00Z"),
+            "/inbound-shipments/ib_1",
+            "expected an ISO 8601 date YYYY-MM-DD at $.expected_at",
+        ),
+        (
+            zz.units_stated,
+            shipment_with_weight(1.2),
+            "/shipments/shp_1",
+            "expected an object with an explicit unit at $.parcels[0].weight, got 1.2",
+        ),
+        (
             zz.rate_limited_retry_after,
             httpx.Response(429, json=RATE_LIMITED, headers=GOOD_HEADERS),
             "/warehouses",
@@ -197,7 +235,8 @@ def test_each_rule_fails_a_response_broken_its_way(
 
 def test_the_429_rules_judge_nothing_when_the_run_met_no_429() -> None:
     """RATE-001/002 apply only when the server rate-limits: no 429 means nothing judged, which
-    the check turns into a pass with a note (not a skip that would block certification)."""
+    the check turns into a pass with a note (not a skip that would block certification). Dates
+    and units likewise: a core run may meet no date-only field and no optional weight."""
     recorded = responses(good_list())
     for rule in zz.CONDITIONAL_RULES:
         assert rule(recorded, VALIDATOR) == (0, [])
