@@ -1,0 +1,1 @@
+"""Property-based checks: Schemathesis over every operation, with the kit's checks registered."""
