@@ -1,0 +1,666 @@
+"""Servers that are correct but make another legal choice: the kit must pass every one of them.
+
+Each variant is an ASGI wrapper around the reference sandbox (`create_app(db_path)`), never a flag
+in the product (outline: "Broken servers ... live in tests/"). A wrapper buffers the request, may
+rewrite it or answer it itself, calls the sandbox, and may rewrite the answer. `VARIANTS` is the
+gallery: each entry names the legal choice, the spec text that allows it, how to build it and
+which kit outcomes it may legitimately change (a missing SHOULD header is a `warning`, never a
+failure). `tests/kit/test_legal_variations.py` runs the kit against each, and
+`scripts/catalogue_docs.py` lists them under "What the kit accepts".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+Scope = dict[str, Any]
+App = Callable[..., Any]
+
+# The sandbox's own ids: prefix + "_" + 14 (20 for events) characters of an alphabet that sorts in
+# ASCII order (fulfillment_sandbox.storage.new_id).
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghijkmnopqrstuvwxyz"
+ID_PREFIXES = ("ord", "shp", "ib", "ret", "adj", "whk", "evt")
+SANDBOX_ID = re.compile(
+    r"\b("
+    + "|".join(ID_PREFIXES)
+    + r")_(["
+    + re.escape(ALPHABET)
+    + r"]{14}(?:["
+    + re.escape(ALPHABET)
+    + r"]{6})?)\b"
+)
+
+
+# -- buffered request / response ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Request:
+    """A buffered request as the wrapper saw it (header names lower case)."""
+
+    scope: Scope
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name.lower()), None)
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+    def with_header(self, name: str, value: str | None) -> Request:
+        headers = [(k, v) for k, v in self.headers if k != name.lower()]
+        if value is not None:
+            headers.append((name.lower(), value))
+        return replace(self, headers=headers)
+
+    @property
+    def token(self) -> str:
+        return self.header("authorization") or ""
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    @property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+    def with_header(self, name: str, value: str | None) -> Response:
+        headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
+        if value is not None:
+            headers.append((name.lower(), value))
+        return Response(self.status, headers, self.body)
+
+    def without_headers(self, predicate: Callable[[str], bool]) -> Response:
+        return Response(
+            self.status, [(k, v) for k, v in self.headers if not predicate(k)], self.body
+        )
+
+
+def error(like: Response | None, status: int, code: str, message: str, **extra: Any) -> Response:
+    """An error in the spec's envelope, keeping the sandbox's X-Request-Id and rate headers."""
+    headers = [
+        (k, v)
+        for k, v in (like.headers if like else [])
+        if k.lower().startswith("x-") and k.lower() != "content-length"
+    ]
+    request_id = next((v for k, v in headers if k.lower() == "x-request-id"), "req_variant")
+    if not any(k.lower() == "x-request-id" for k, _ in headers):
+        headers.append(("x-request-id", request_id))
+    headers.append(("content-type", "application/json"))
+    body = {"error": {"code": code, "message": message, "request_id": request_id, **extra}}
+    return Response(status, headers, json.dumps(body).encode())
+
+
+class Variant:
+    """An ASGI wrapper around the sandbox: override `request`, `handle` or `response`."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    # hooks ----------------------------------------------------------------------------------
+    def request(self, req: Request) -> Request:
+        return req
+
+    def response(self, req: Request, resp: Response) -> Response:
+        return resp
+
+    async def handle(self, req: Request) -> Response:
+        return self.response(req, await self.forward(self.request(req)))
+
+    # plumbing -------------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        req = Request(
+            scope=scope,
+            method=scope["method"],
+            path=scope["path"],
+            query=parse_qsl(
+                scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+            ),
+            headers=[
+                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]
+            ],
+            body=b"".join(chunks),
+        )
+        resp = await self.handle(req)
+        await self.send(resp, send)
+
+    async def forward(self, req: Request) -> Response:
+        """Call the sandbox with `req` (rewritten or not) and buffer its answer."""
+        query = urlencode(req.query, quote_via=quote)
+        headers = [(k, v) for k, v in req.headers if k != "content-length"]
+        headers.append(("content-length", str(len(req.body))))
+        scope = {
+            **req.scope,
+            "method": req.method,
+            "path": req.path,
+            "raw_path": req.path.encode(),
+            "query_string": query.encode(),
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        }
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                await asyncio.sleep(3600)
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": req.body, "more_body": False}
+
+        out = Response(500)
+        body: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                out.status = message["status"]
+                out.headers = [
+                    (k.decode("latin-1"), v.decode("latin-1"))
+                    for k, v in message.get("headers", [])
+                ]
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        out.body = b"".join(body)
+        return out
+
+    async def send(self, resp: Response, send: Any) -> None:
+        headers = [(k, v) for k, v in resp.headers if k.lower() != "content-length"]
+        headers.append(("content-length", str(len(resp.body))))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": resp.status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": resp.body})
+
+
+def rewrite_json(
+    resp: Response, fn: Callable[[Any], Any], *, indent: int | None = None
+) -> Response:
+    """`resp` with its JSON body passed through `fn` (other bodies unchanged)."""
+    payload = resp.json
+    if payload is None:
+        return resp
+    body = json.dumps(fn(payload), indent=indent).encode()
+    return Response(resp.status, resp.headers, body)
+
+
+def walk_strings(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {key: walk_strings(item, fn) for key, item in value.items()}
+    if isinstance(value, list):
+        return [walk_strings(item, fn) for item in value]
+    return value
+
+
+# -- other id formats ---------------------------------------------------------------------------
+class _IdMapper(Variant):
+    """Rewrites every server-assigned id both ways, keeping the order of ids (ties in `updated_at`
+    are broken by id, PAG-005), so the list order the sandbox serves stays correct."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self._back: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _number(body: str) -> int:
+        value = 0
+        for char in body.ljust(20, ALPHABET[0]):
+            value = value * len(ALPHABET) + ALPHABET.index(char)
+        return value
+
+    def external(self, prefix: str, body: str) -> str:
+        raise NotImplementedError
+
+    def out(self, text: str) -> str:
+        def sub(match: re.Match[str]) -> str:
+            mapped = self.external(match.group(1), match.group(2))
+            with self._lock:
+                self._back[mapped] = match.group(0)
+            return mapped
+
+        return SANDBOX_ID.sub(sub, text)
+
+    def back(self, text: str) -> str:
+        with self._lock:
+            if text in self._back:
+                return self._back[text]
+            for mapped, original in self._back.items():
+                if mapped in text:
+                    text = text.replace(mapped, original)
+        return text
+
+    def request(self, req: Request) -> Request:
+        path = "/".join(self.back(part) for part in req.path.split("/"))
+        query = [(k, self.back(v)) for k, v in req.query]
+        body = req.body
+        payload = req.json
+        if payload is not None:
+            body = json.dumps(walk_strings(payload, self.back)).encode()
+        return replace(req, path=path, query=query, body=body)
+
+    def response(self, req: Request, resp: Response) -> Response:
+        resp = rewrite_json(resp, lambda payload: walk_strings(payload, self.out))
+        location = resp.header("location")
+        return resp.with_header("location", self.out(location)) if location else resp
+
+
+class UuidIds(_IdMapper):
+    """Ids are UUIDs (lower-case hex, 8-4-4-4-12): the spec's ids are opaque strings."""
+
+    def external(self, prefix: str, body: str) -> str:
+        kind = ID_PREFIXES.index(prefix) + 1
+        return str(uuid.UUID(int=(kind << 120) | self._number(body)))
+
+
+class IntegerIds(_IdMapper):
+    """Ids are decimal integers sent as strings ("10000000000000012345...")."""
+
+    def external(self, prefix: str, body: str) -> str:
+        kind = ID_PREFIXES.index(prefix) + 1
+        return str(kind * 10**40 + self._number(body))
+
+
+class UuidRequestIds(Variant):
+    """X-Request-Id (and the envelope's request_id) are UUIDs instead of `req_...`."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        old = resp.header("x-request-id")
+        if not old:
+            return resp
+        new = str(uuid.uuid4())
+
+        def fix(payload: Any) -> Any:
+            return walk_strings(payload, lambda text: text.replace(old, new))
+
+        return rewrite_json(resp, fix).with_header("x-request-id", new)
+
+
+# -- pages, fields, formatting --------------------------------------------------------------------
+class SmallerPages(Variant):
+    """A page holds fewer rows than asked (at most 3): the spec says a server MAY return fewer."""
+
+    PAGE = 3
+
+    def request(self, req: Request) -> Request:
+        if req.method != "GET":
+            return req
+        query = [(k, v) for k, v in req.query if k != "limit"]
+        asked = dict(req.query).get("limit")
+        try:
+            number = int(asked) if asked is not None else 50
+        except ValueError:
+            return req  # an invalid limit stays invalid: the sandbox answers 400
+        if not 1 <= number <= 200:
+            return req
+        return replace(req, query=[*query, ("limit", str(min(number, self.PAGE)))])
+
+
+def _add_unknown(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {key: _add_unknown(item) for key, item in value.items()}
+        out["x_vendor_extension"] = {"note": "clients must ignore fields they do not know"}
+        out["zz_internal_rank"] = 7
+        return out
+    if isinstance(value, list):
+        return [_add_unknown(item) for item in value]
+    return value
+
+
+class ExtraFields(Variant):
+    """Every object of every JSON response carries unknown fields (responses are open, API-009)."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        return rewrite_json(resp, _add_unknown)
+
+
+def _reorder(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _reorder(value[key]) for key in sorted(value, reverse=True)}
+    if isinstance(value, list):
+        return [_reorder(item) for item in value]
+    return value
+
+
+class KeyOrderAndWhitespace(Variant):
+    """Keys in reverse alphabetical order, pretty-printed with indentation and a final newline."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        resp = rewrite_json(resp, _reorder, indent=4)
+        if resp.json is not None:
+            resp.body += b"\n"
+        return resp.with_header("content-type", "application/json; charset=utf-8")
+
+
+class GzipResponses(Variant):
+    """Every response body is gzip-compressed (Content-Encoding: gzip) when the client accepts."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        accepts = (req.header("accept-encoding") or "").lower()
+        if "gzip" not in accepts or not resp.body:
+            return resp
+        resp = Response(resp.status, resp.headers, gzip.compress(resp.body))
+        return resp.with_header("content-encoding", "gzip").with_header("vary", "Accept-Encoding")
+
+
+class Latency(Variant):
+    """Every response takes 200 ms longer."""
+
+    DELAY = 0.2
+
+    async def handle(self, req: Request) -> Response:
+        resp = await super().handle(req)
+        await asyncio.sleep(self.DELAY)
+        return resp
+
+
+# -- idempotency ----------------------------------------------------------------------------------
+def _is_create(req: Request) -> bool:
+    return req.method == "POST" and req.header("idempotency-key") is not None
+
+
+class Replay201(Variant):
+    """An idempotent replay answers 201 (the original status), not 200: decision 2, kit accepts."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        if _is_create(req) and resp.status == 200 and resp.header("idempotent-replayed") == "true":
+            return Response(201, resp.headers, resp.body)
+        return resp
+
+
+class NoReplayedHeader(Variant):
+    """Replays do not send the optional `Idempotent-Replayed: true` header."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        return resp.without_headers(lambda name: name.lower() == "idempotent-replayed")
+
+
+class KeyInUseConflict(Variant):
+    """A duplicate create arriving while the first is in flight gets 409 `idempotency_key_in_use`
+    with Retry-After (decision 4, the spec's other choice) instead of waiting for the first."""
+
+    HOLD = 0.3
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self._in_flight: set[tuple[str, str, str]] = set()
+
+    async def handle(self, req: Request) -> Response:
+        if not _is_create(req):
+            return await super().handle(req)
+        key = (req.token, req.path, req.header("idempotency-key") or "")
+        if key in self._in_flight:
+            # Any cheap authenticated call gives the rate-limit headers and a request id.
+            probe = await self.forward(
+                replace(req, method="GET", path="/v1/warehouses", query=[], body=b"")
+            )
+            return error(
+                probe,
+                409,
+                "idempotency_key_in_use",
+                "A request with this Idempotency-Key is still in progress; retry shortly.",
+            ).with_header("retry-after", "1")
+        self._in_flight.add(key)
+        try:
+            await asyncio.sleep(self.HOLD)  # widen the window so concurrent retries see it
+            return await super().handle(req)
+        finally:
+            self._in_flight.discard(key)
+
+
+# -- conditional requests -------------------------------------------------------------------------
+ORDER_PATH = re.compile(r"^/v1/orders/[^/]+$")
+
+
+class StaleIfMatch412(Variant):
+    """A stale If-Match gets 412 Precondition Failed instead of 409 `version_conflict` (AMD-005)."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        payload = resp.json
+        if (
+            req.method == "PATCH"
+            and resp.status == 409
+            and isinstance(payload, dict)
+            and (payload.get("error") or {}).get("code") == "version_conflict"
+        ):
+            return Response(412, resp.headers, resp.body)
+        return resp
+
+
+class IfMatchRequired428(Variant):
+    """A PATCH without If-Match is refused with 428 `precondition_required` (AMD-006 allows it)."""
+
+    async def handle(self, req: Request) -> Response:
+        if (
+            req.method == "PATCH"
+            and ORDER_PATH.match(req.path)
+            and req.header("if-match") is None
+            and req.header("authorization")
+        ):
+            # Authenticate and count against the rate limit first: GET the order the PATCH names,
+            # so a bad token or unknown order still gets 401/404 as the sandbox would answer.
+            probe = await self.forward(replace(req, method="GET", body=b""))
+            if probe.status != 200:
+                return probe
+            return error(
+                probe,
+                428,
+                "precondition_required",
+                "Send If-Match with the order's current ETag.",
+                field="If-Match",
+            )
+        return await super().handle(req)
+
+
+# -- rate-limit headers ---------------------------------------------------------------------------
+class NoRateLimitHeaders(Variant):
+    """No X-RateLimit-* headers (a SHOULD, decision 25): only RATE warnings, never a failure."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        return resp.without_headers(lambda name: name.lower().startswith("x-ratelimit-"))
+
+
+# -- the gallery ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LegalVariant:
+    """One legal choice: how to build it, what allows it, and what it may change in the report."""
+
+    name: str
+    choice: str
+    allowed_by: str
+    build: Callable[[str], App]  # db_path -> ASGI app
+    extra_args: tuple[str, ...] = ("--no-property-based",)
+    # requirement id -> outcomes the variant may legitimately get besides "passed"
+    may_differ: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    slow: bool = False
+    kind: str = "wrapper"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def sandbox(db_path: str, **kwargs: Any) -> App:
+    from fulfillment_sandbox.app import create_app
+
+    return create_app(db_path, **kwargs)
+
+
+def wrapped(*layers: type[Variant]) -> Callable[[str], App]:
+    def build(db_path: str) -> App:
+        app = sandbox(db_path)
+        for layer in layers:
+            app = layer(app)
+        return app
+
+    return build
+
+
+VARIANTS: list[LegalVariant] = [
+    LegalVariant(
+        "uuid-ids",
+        "resource ids are UUIDs",
+        "ids are opaque strings (spec schemas: `id: string`)",
+        wrapped(UuidIds),
+    ),
+    LegalVariant(
+        "integer-ids",
+        "resource ids are decimal integers sent as strings",
+        "ids are opaque strings",
+        wrapped(IntegerIds),
+    ),
+    LegalVariant(
+        "uuid-request-ids",
+        "X-Request-Id and the envelope's request_id are UUIDs",
+        "request_id is an opaque string (decision 23)",
+        wrapped(UuidRequestIds),
+    ),
+    LegalVariant(
+        "smaller-pages",
+        "pages hold at most 3 rows whatever limit asks",
+        "a server MAY return fewer rows than limit (PAG-008, decision 18)",
+        wrapped(SmallerPages),
+    ),
+    LegalVariant(
+        "extra-fields",
+        "every response object carries unknown fields",
+        "response objects are open; clients MUST ignore unknown fields (decision 27)",
+        wrapped(ExtraFields),
+    ),
+    LegalVariant(
+        "key-order-whitespace",
+        "keys in another order, pretty-printed, charset=utf-8",
+        "JSON object member order and white space carry no meaning (RFC 8259)",
+        wrapped(KeyOrderAndWhitespace),
+    ),
+    LegalVariant(
+        "gzip",
+        "responses are gzip-compressed (Content-Encoding: gzip)",
+        "HTTP content coding (RFC 9110 section 8.4)",
+        wrapped(GzipResponses),
+    ),
+    LegalVariant(
+        "replay-201",
+        "an idempotent replay answers 201 instead of 200",
+        "decision 2: kit accepts a replayed 201 (Stripe, IETF draft)",
+        wrapped(Replay201),
+    ),
+    LegalVariant(
+        "no-replayed-header",
+        "replays omit the optional Idempotent-Replayed header",
+        "the header is optional (components/headers/Idempotent-Replayed, required: false)",
+        wrapped(NoReplayedHeader),
+    ),
+    LegalVariant(
+        "key-in-use-409",
+        "a concurrent duplicate create gets 409 idempotency_key_in_use + Retry-After",
+        "decision 4: 409 idempotency_key_in_use or wait; never two orders",
+        wrapped(KeyInUseConflict),
+    ),
+    LegalVariant(
+        "stale-if-match-412",
+        "a stale If-Match gets 412 instead of 409",
+        "decision 9: kit accepts 412 (RFC 9110 section 13.1.1); AMD-005",
+        wrapped(StaleIfMatch412),
+    ),
+    LegalVariant(
+        "if-match-required-428",
+        "a PATCH without If-Match gets 428 precondition_required",
+        "decision 9: a PATCH without If-Match MAY be refused with 428 (RFC 6585); AMD-006",
+        wrapped(IfMatchRequired428),
+    ),
+    LegalVariant(
+        "no-rate-limit-headers",
+        "no X-RateLimit-* headers",
+        "X-RateLimit-* are SHOULD (decision 25): a warning at most, never a failure",
+        wrapped(NoRateLimitHeaders),
+        may_differ={"RATE-003": ("warning",), "RATE-004": ("skipped",)},
+    ),
+    LegalVariant(
+        "everything-at-once",
+        "UUID ids + extra fields + key order + gzip + 201 replays + 412 + no Replayed header",
+        "all of the above together",
+        wrapped(
+            UuidIds,
+            ExtraFields,
+            KeyOrderAndWhitespace,
+            Replay201,
+            NoReplayedHeader,
+            StaleIfMatch412,
+            GzipResponses,
+        ),
+    ),
+    LegalVariant(
+        "latency-200ms",
+        "every response takes 200 ms",
+        "the spec sets no response-time bound",
+        wrapped(Latency),
+        slow=False,
+        kind="wrapper (slow)",
+    ),
+    LegalVariant(
+        "rate-limit-120",
+        "120 requests a minute per partner, then 429 + Retry-After",
+        "every operation documents 429 with Retry-After (decision 25)",
+        lambda db_path: sandbox(db_path, rate_limit_per_minute=120),
+        slow=True,
+        kind="create_app(rate_limit_per_minute=120)",
+    ),
+    LegalVariant(
+        "history-3000-orders",
+        "the sandbox already holds 3000 orders from earlier runs",
+        "runs are isolated by run id and work on a sandbox with history (lesson 9)",
+        sandbox,
+        kind="sandbox seeded with 3000 orders",
+    ),
+    LegalVariant(
+        "two-concurrent-runs",
+        "two kit runs at once against the same sandbox",
+        "runs are isolated by run id (lesson 9)",
+        sandbox,
+        kind="two kit runs in parallel",
+    ),
+]
+
+BY_NAME = {variant.name: variant for variant in VARIANTS}
