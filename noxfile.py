@@ -1,7 +1,7 @@
 """Every job the project runs, one session each; dependencies come from pyproject.toml.
 
-`nox -l` lists them. CI (`.ci/run`) runs `lint`, `typecheck` and `tests`; the others are for people
-(`demo`, `docs`) or too slow or too noisy for every commit (`bench`, `mutation`).
+`nox -l` lists them. CI (`.ci/run`) runs `lint`, `typecheck`, `tests` and `demo`; the others are for
+people (`docs`) or too slow for every commit (`slow`, `bench`, `mutation`).
 """
 
 from __future__ import annotations
@@ -58,10 +58,18 @@ def spec(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The whole test suite: spec, sandbox, kit, broken and legal-variation servers."""
+    """The whole test suite but the `slow` tests: spec, sandbox, kit, broken, legal and hostile
+    servers."""
     _install(session)
     _install_redocly(session)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-m", "not slow", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def slow(session: nox.Session) -> None:
+    """The tests too slow for every commit (the kit against a 120 requests/minute server)."""
+    _install(session)
+    session.run("pytest", "-m", "slow", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -103,6 +111,8 @@ def mutation(session: nox.Session) -> None:
     """Mutmut over the kit's check code, killed by the broken-server tests (slow: not in CI)."""
     _install(session)
     session.install("mutmut")
+    # mutmut maps mutants to the tests that run them in-process; the broken-server tests run the
+    # kit in a subprocess, so pyproject's [tool.mutmut] limits it to what in-process tests reach.
     env = {"PYTHONHASHSEED": "0", "CI": os.environ.get("CI", "")}
     session.run("mutmut", "run", env=env)
     session.run("mutmut", "results", env=env)

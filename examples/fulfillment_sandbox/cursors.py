@@ -72,7 +72,9 @@ class CursorCodec:
             expected = self._sign(payload)
         except UnicodeEncodeError:
             raise invalid from None
-        if not hmac.compare_digest(expected, signature):
+        # Bytes, not str: compare_digest refuses non-ASCII strings, and a cursor is client input.
+        presented = signature.encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(expected.encode("ascii"), presented):
             raise invalid
         try:
             document = json.loads(_unb64(payload))

@@ -82,3 +82,11 @@ def test_reference_lists_and_filters(acme: SpecClient) -> None:
     syd = acme.get("/inventory", params={"warehouse_id": "wh_mel_1", "sku": "WIDGET-RED-S"})
     [item] = syd.json()["data"]
     assert [w["warehouse_id"] for w in item["warehouses"]] == ["wh_mel_1"]
+
+
+def test_a_garbage_cursor_is_400_invalid_cursor_never_500(acme: SpecClient) -> None:
+    """Found by the kit's stateful phase: a non-ASCII signature made hmac.compare_digest raise."""
+    for cursor in ["\x13e.\u00c1\U0009aae9", "abc.\u00e9", "not-a-cursor", "e30.", ".sig"]:
+        r = acme.get("/warehouses", params={"cursor": cursor})
+        assert r.status_code == 400, (cursor, r.status_code)
+        assert r.json()["error"]["code"] == "invalid_cursor"
