@@ -1,0 +1,671 @@
+"""Lists, cursors and incremental polling (guide § Global conventions, § Efficient incremental
+polling; decisions 15-19).
+
+An ERP polls `GET /shipments?updated_since=<high-water mark>` and walks `next_cursor` until
+`has_more` is false. That loop is only safe if the walk never skips or repeats a row while the
+warehouse keeps writing, so these checks walk each polled list with a small `limit` and write new
+rows (and change an old one) between page fetches, then judge the recorded walk.
+
+No false positives: every walk is scoped by `updated_since` = an `updated_at` the server itself
+served at the start of the scenario, so history on the server does not matter; completeness and
+repeats are judged only on rows this run created; rows of other runs in the window are allowed;
+smaller pages, other id formats and extra fields pass.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Any
+
+import pytest
+
+from conformance.catalogue import requirement
+from conformance.factories import TestData
+
+WALK_LIMIT = 2
+# Generous: two kit runs against one server share the window; a longer walk means a broken filter.
+MAX_PAGES = 150
+FAR_PAST = "2000-01-01T00:00:00Z"
+FAR_FUTURE = "2999-01-01T00:00:00Z"
+DEFAULT_LIMIT = 50
+POLLED_LISTS = ("/orders", "/shipments", "/inventory")
+FRACTION = re.compile(r"\.(\d+)")
+# Rows written milliseconds apart that all land on a whole second only when the server
+# truncates (chance about 1e-3 per row otherwise).
+TRUNCATION_EVIDENCE = 5
+NO_CURSOR = "has_more is true but next_cursor is "
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_ts(value: Any) -> datetime | None:
+    """An RFC 3339 date-time as an aware datetime (any fraction length), or None if it is not one.
+
+    String comparison is wrong here: "…:11.5Z" sorts before "…:11Z" as text.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _RFC3339.match(value)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    text = f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micros:06d}"
+    text += "+00:00" if offset in ("Z", "z") else offset
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------- walking
+@dataclass
+class Page:
+    """One page as served: its rows, its pagination object and the response it came from."""
+
+    response: Any
+    rows: list[dict[str, Any]]
+    next_cursor: Any
+    has_more: Any
+
+
+@dataclass
+class Walk:
+    """A recorded walk of one list. `error` is set when a page could not be read as a list;
+    `stopped` says why the walk ended early (it could not, or should not, go on)."""
+
+    path: str
+    params: dict[str, Any]
+    limit: int
+    pages: list[Page] = field(default_factory=list)
+    error: str | None = None
+    stopped: str | None = None
+
+    @property
+    def reached_end(self) -> bool:
+        """True when the walk read the last page (or a page claiming more without a cursor)."""
+        return self.error is None and (self.stopped is None or self.stopped.startswith(NO_CURSOR))
+
+    def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        for number, page in enumerate(self.pages, start=1):
+            for row in page.rows:
+                yield number, row
+
+    def describe(self) -> str:
+        params = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        last = self.pages[-1].response.describe() if self.pages else "no page"
+        return f"walk of GET {self.path} ({params}, limit={self.limit}), last page {last}"
+
+
+def walk_list(
+    api: Any,
+    path: str,
+    params: dict[str, Any],
+    *,
+    limit: int,
+    between_pages: Callable[[int], None] | None = None,
+    stop_if: Callable[[dict[str, Any]], str | None] | None = None,
+    max_pages: int = MAX_PAGES,
+) -> Walk:
+    """Follow `next_cursor` from the first page until `has_more` is false, recording every page.
+
+    The filters are sent again with every cursor, unchanged (the spec's `cursor` parameter).
+    `between_pages(n)` runs after page n has been read; `stop_if(row)` returns a reason to stop
+    early (for instance rows older than `updated_since`: a filter that is ignored would otherwise
+    make the walk crawl the server's whole history).
+    """
+    walk = Walk(path=path, params=dict(params), limit=limit)
+    query: dict[str, Any] = {**params, "limit": limit}
+    while True:
+        resp = api.request("GET", path, params=query)
+        body = resp.json
+        data = body.get("data") if isinstance(body, dict) else None
+        pagination = body.get("pagination") if isinstance(body, dict) else None
+        if resp.status != 200 or not isinstance(data, list) or not isinstance(pagination, dict):
+            walk.error = (
+                f"expected 200 with a list envelope (data, pagination) on page "
+                f"{len(walk.pages) + 1}, got {resp.describe()}"
+            )
+            return walk
+        rows = [row for row in data if isinstance(row, dict)]
+        page = Page(resp, rows, pagination.get("next_cursor"), pagination.get("has_more"))
+        walk.pages.append(page)
+        if stop_if is not None:
+            for row in rows:
+                reason = stop_if(row)
+                if reason:
+                    walk.stopped = reason
+                    return walk
+        if page.has_more is not True:
+            return walk
+        if not isinstance(page.next_cursor, str) or not page.next_cursor:
+            walk.stopped = f"{NO_CURSOR}{page.next_cursor!r}"
+            return walk
+        if len(walk.pages) >= max_pages:
+            walk.stopped = f"still has_more after {max_pages} pages"
+            return walk
+        if between_pages is not None:
+            between_pages(len(walk.pages))
+        query = {**params, "limit": limit, "cursor": page.next_cursor}
+
+
+def ids_ascending(first: str, second: str) -> bool:
+    """`first` may precede (or repeat as) `second`: text order, or number order for digit ids."""
+    if first.isdigit() and second.isdigit():
+        return int(first) <= int(second)
+    return first <= second
+
+
+# ------------------------------------------------------------------------------------- scenarios
+@dataclass
+class Scenario:
+    """A walk of one polled list while rows are written, and what this run knows about its rows."""
+
+    name: str
+    key: str
+    since: str
+    anchor: str
+    older: str | None
+    before_walk: list[str]
+    changed_during: list[str]
+    created_during: list[str]
+    walk: Walk
+
+    def served(self, key: str) -> list[dict[str, Any]]:
+        return [row for _, row in self.walk.rows() if row.get(self.key) == key]
+
+
+class _Resource:
+    """How to create and change rows of one list, each returning the row's key and updated_at."""
+
+    name = ""
+    path = ""
+    key = "id"
+
+    def __init__(self, api: Any, factory: Any, driver: Any) -> None:
+        self.api, self.factory, self.driver = api, factory, driver
+
+    def make(self) -> tuple[str, str | None]:
+        raise NotImplementedError
+
+    def change(self, key: str) -> None:
+        raise NotImplementedError
+
+
+class _Orders(_Resource):
+    name, path = "orders", "/orders"
+
+    def make(self) -> tuple[str, str | None]:
+        order = self.factory.create_order()
+        return str(order["id"]), order.get("updated_at")
+
+    def change(self, key: str) -> None:
+        resp = self.api.request("POST", f"/orders/{key}/cancel")
+        assert resp.status == 200, f"expected 200 from the cancel, got {resp.describe()}"
+
+
+class _Shipments(_Resource):
+    name, path = "shipments", "/shipments"
+
+    def make(self) -> tuple[str, str | None]:
+        order = self.factory.create_order()
+        shipment = self.driver.ship(order["id"])
+        return str(shipment["id"]), shipment.get("updated_at")
+
+    def change(self, key: str) -> None:
+        self.driver.advance(key, "in_transit")
+
+
+class _Inventory(_Resource):
+    name, path, key = "inventory", "/inventory", "sku"
+
+    def _warehouse(self) -> str:
+        return str(self.factory.warehouse_ids[0])
+
+    def make(self) -> tuple[str, str | None]:
+        sku = str(self.factory.sku(stock={self._warehouse(): 5}))
+        resp = self.api.request("GET", "/inventory", params={"sku": sku})
+        body = resp.json if isinstance(resp.json, dict) else {}
+        rows = [r for r in body.get("data") or [] if isinstance(r, dict) and r.get("sku") == sku]
+        return sku, (rows[0].get("updated_at") if rows else None)
+
+    def change(self, key: str) -> None:
+        self.driver.set_stock(key, self._warehouse(), 7)
+
+
+RESOURCES: dict[str, type[_Resource]] = {
+    "orders": _Orders,
+    "shipments": _Shipments,
+    "inventory": _Inventory,
+}
+# Rows that exist before the walk, and the pages after which a new row is written.
+ROWS_BEFORE_WALK = 4
+WRITE_AFTER_PAGES = (1, 2, 3)
+
+
+def _gap() -> None:
+    # Millisecond timestamps (decision 17): a short pause puts the next write in a later instant,
+    # so "older than the bound" and "created after the anchor" are unambiguous.
+    time.sleep(0.005)
+
+
+def run_scenario(resource: _Resource) -> Scenario:
+    """Older row, anchor (its updated_at is the bound), rows before the walk, then the walk with
+    a new row after each of the first pages and one earlier row changed after page 1."""
+    older, _ = resource.make()
+    _gap()
+    anchor, since = resource.make()
+    if not isinstance(since, str) or parse_ts(since) is None:
+        pytest.fail(
+            f"expected an RFC 3339 updated_at on the new {resource.name} row, got {since!r}"
+        )
+    _gap()
+    before = [resource.make()[0] for _ in range(ROWS_BEFORE_WALK)]
+    changed: list[str] = []
+    created: list[str] = []
+
+    def between(page_number: int) -> None:
+        if page_number == 1:
+            resource.change(before[0])
+            changed.append(before[0])
+        if page_number in WRITE_AFTER_PAGES:
+            created.append(resource.make()[0])
+
+    bound = parse_ts(since)
+
+    def older_than_bound(row: dict[str, Any]) -> str | None:
+        stamp = parse_ts(row.get("updated_at"))
+        if stamp is not None and bound is not None and stamp < bound:
+            return f"a row with updated_at {row.get('updated_at')} before updated_since {since}"
+        return None
+
+    walk = walk_list(
+        resource.api,
+        resource.path,
+        {"updated_since": since},
+        limit=WALK_LIMIT,
+        between_pages=between,
+        stop_if=older_than_bound,
+    )
+    return Scenario(
+        name=resource.name,
+        key=resource.key,
+        since=since,
+        anchor=anchor,
+        older=older,
+        before_walk=before,
+        changed_during=changed,
+        created_during=created,
+        walk=walk,
+    )
+
+
+@pytest.fixture(scope="module")
+def module_factory(api: Any, driver: Any, reference_data: Any) -> Any:
+    """The run's `factory`, shared by a module-scoped scenario (the plugin's is per check)."""
+    return TestData(api, driver, reference_data)
+
+
+@pytest.fixture(scope="module", params=sorted(RESOURCES))
+def scenario(
+    request: pytest.FixtureRequest, api: Any, module_factory: Any, driver: Any
+) -> Scenario:
+    return run_scenario(RESOURCES[request.param](api, module_factory, driver))
+
+
+def _require_pages(scn: Scenario) -> None:
+    assert scn.walk.error is None, f"{scn.walk.error} ({scn.walk.describe()})"
+
+
+# ---------------------------------------------------------------------------------------- checks
+@requirement("PAG-002")
+def test_walk_serves_each_unchanged_row_once(scenario: Scenario) -> None:
+    """Walks the list with limit 2 while rows are written between pages: a row of this run that
+    did not change during the walk must be served at most once (decision 16)."""
+    _require_pages(scenario)
+    unchanged = (set(scenario.before_walk) - set(scenario.changed_during)) | {scenario.anchor}
+    unchanged |= set(scenario.created_during)
+    counts = Counter(row.get(scenario.key) for _, row in scenario.walk.rows())
+    repeated = {key: counts[key] for key in unchanged if counts[key] > 1}
+    pages = {
+        key: [n for n, row in scenario.walk.rows() if row.get(scenario.key) == key]
+        for key in repeated
+    }
+    assert not repeated, (
+        f"expected each unchanged {scenario.name} row once, got repeats {repeated} "
+        f"on pages {pages} ({scenario.walk.describe()})"
+    )
+
+
+@requirement("PAG-003")
+def test_walk_skips_no_row_written_before_it(scenario: Scenario) -> None:
+    """Every row of this run written before the walk (at or after the bound) must be served at
+    least once, even when new rows arrive and an earlier one changes between pages."""
+    _require_pages(scenario)
+    if not scenario.walk.reached_end:
+        pytest.skip(f"walk ended early, completeness cannot be judged: {scenario.walk.stopped}")
+    seen = {row.get(scenario.key) for _, row in scenario.walk.rows()}
+    missing = [key for key in scenario.before_walk if key not in seen]
+    assert not missing, (
+        f"expected every {scenario.name} row written before the walk, got {missing} missing "
+        f"({len(seen)} distinct rows served; {scenario.walk.describe()})"
+    )
+
+
+@requirement("PAG-004")
+def test_has_more_is_false_exactly_when_next_cursor_is_null(scenario: Scenario) -> None:
+    """On every page of the walk: has_more is a boolean, true with a non-empty next_cursor,
+    false with next_cursor null (decision 18)."""
+    _require_pages(scenario)
+    for number, page in enumerate(scenario.walk.pages, start=1):
+        assert isinstance(page.has_more, bool), (
+            f"expected has_more as a boolean on page {number}, got {page.has_more!r} "
+            f"({page.response.describe()})"
+        )
+        consistent = (page.next_cursor is None) == (page.has_more is False)
+        assert consistent and (page.next_cursor is None or page.next_cursor != ""), (
+            f"expected has_more false exactly when next_cursor is null on page {number}, got "
+            f"has_more={page.has_more!r}, next_cursor={page.next_cursor!r} "
+            f"({page.response.describe()})"
+        )
+
+
+@requirement("PAG-005")
+def test_rows_are_ordered_by_updated_at_then_id(scenario: Scenario) -> None:
+    """Across the whole walk, updated_at never goes backwards (compared as instants, not text),
+    and rows sharing an updated_at come in ascending id (sku for inventory) order."""
+    _require_pages(scenario)
+    previous: tuple[datetime, str, int, str] | None = None
+    for number, row in scenario.walk.rows():
+        stamp = parse_ts(row.get("updated_at"))
+        assert stamp is not None, (
+            f"expected an RFC 3339 updated_at, got {row.get('updated_at')!r} on page {number} "
+            f"({scenario.walk.describe()})"
+        )
+        if previous is not None:
+            assert stamp >= previous[0], (
+                f"expected updated_at ascending, got {row.get('updated_at')} (page {number}) "
+                f"after {previous[1]} (page {previous[2]}) ({scenario.walk.describe()})"
+            )
+            key = str(row.get(scenario.key))
+            assert stamp != previous[0] or ids_ascending(previous[3], key), (
+                f"expected {scenario.key} ascending among rows with updated_at {previous[1]}, got "
+                f"{key} after {previous[3]} (page {number}) ({scenario.walk.describe()})"
+            )
+        previous = (stamp, str(row.get("updated_at")), number, str(row.get(scenario.key)))
+
+
+@requirement("PAG-006")
+def test_updated_since_is_inclusive(scenario: Scenario) -> None:
+    """The walk's bound is the anchor row's own updated_at, as served: the anchor (unchanged
+    since) must be in the walk (decision 15: updated_at >= updated_since)."""
+    _require_pages(scenario)
+    if not scenario.served(scenario.anchor) and not scenario.walk.reached_end:
+        pytest.skip(f"walk ended before the anchor row could be seen: {scenario.walk.stopped}")
+    assert scenario.served(scenario.anchor), (
+        f"expected the {scenario.name} row {scenario.anchor} whose updated_at equals "
+        f"updated_since={scenario.since} in the walk, got it absent ({scenario.walk.describe()})"
+    )
+
+
+@requirement("PAG-007")
+def test_updated_since_filters_out_older_rows(scenario: Scenario) -> None:
+    """Every row served has updated_at at or after the bound, so the row written just before the
+    anchor is absent (unless it changed since and is served with a newer updated_at)."""
+    _require_pages(scenario)
+    bound = parse_ts(scenario.since)
+    assert bound is not None
+    for number, row in scenario.walk.rows():
+        stamp = parse_ts(row.get("updated_at"))
+        assert stamp is None or stamp >= bound, (
+            f"expected only rows with updated_at >= {scenario.since}, got {scenario.key} "
+            f"{row.get(scenario.key)} with {row.get('updated_at')} on page {number} "
+            f"({scenario.walk.describe()})"
+        )
+
+
+@requirement("PAG-008")
+def test_pages_respect_limit(scenario: Scenario) -> None:
+    """No page holds more rows than `limit` (fewer is allowed), and no page is empty while
+    has_more is true (a client would loop on nothing)."""
+    _require_pages(scenario)
+    for number, page in enumerate(scenario.walk.pages, start=1):
+        assert len(page.rows) <= scenario.walk.limit, (
+            f"expected at most {scenario.walk.limit} rows on page {number}, got {len(page.rows)} "
+            f"({page.response.describe()})"
+        )
+        assert page.rows or page.has_more is not True, (
+            f"expected rows on a page with has_more true, got an empty page {number} "
+            f"({page.response.describe()})"
+        )
+
+
+def _first_cursor(scn: Scenario) -> str:
+    _require_pages(scn)
+    cursor = scn.walk.pages[0].next_cursor if scn.walk.pages else None
+    if not isinstance(cursor, str) or not cursor:
+        pytest.skip(f"the first page of the walk had no next_cursor ({scn.walk.describe()})")
+    return cursor
+
+
+def _error_code(resp: Any) -> Any:
+    body = resp.json if isinstance(resp.json, dict) else {}
+    error = body.get("error")
+    return error.get("code") if isinstance(error, dict) else None
+
+
+@requirement("PAG-009")
+def test_malformed_cursor_gets_400_invalid_cursor(api: Any, scenario: Scenario) -> None:
+    """A cursor the server never issued (and a real one with its tail cut off) must get 400
+    `invalid_cursor` in the envelope, not a first page or a 500."""
+    path = RESOURCES[scenario.name].path
+    real = _first_cursor(scenario)
+    for cursor in (f"not-a-cursor-{scenario.anchor}", real[: max(1, len(real) // 2)] + "~~"):
+        resp = api.request("GET", path, params={"updated_since": scenario.since, "cursor": cursor})
+        assert resp.status == 400 and _error_code(resp) == "invalid_cursor", (
+            f"expected 400 invalid_cursor for the malformed cursor {cursor!r}, got {resp.status} "
+            f"{_error_code(resp)!r} ({resp.describe()})"
+        )
+
+
+@requirement("PAG-010")
+def test_cursor_with_other_filters_gets_400_invalid_cursor(api: Any, scenario: Scenario) -> None:
+    """The first page's next_cursor sent back with a different updated_since must get 400
+    `invalid_cursor` (decision 18: the cursor carries the original filters)."""
+    path = RESOURCES[scenario.name].path
+    cursor = _first_cursor(scenario)
+    params = {"updated_since": FAR_PAST, "cursor": cursor, "limit": WALK_LIMIT}
+    resp = api.request("GET", path, params=params)
+    assert resp.status == 400 and _error_code(resp) == "invalid_cursor", (
+        f"expected 400 invalid_cursor for a cursor issued for updated_since={scenario.since} sent "
+        f"with updated_since={FAR_PAST}, got {resp.status} {_error_code(resp)!r} "
+        f"({resp.describe()})"
+    )
+
+
+def _refused_400(resp: Any) -> bool:
+    return resp.status == 400 and isinstance(_error_code(resp), str)
+
+
+ALL_LISTS = ("/orders", "/shipments", "/inventory", "/warehouses", "/shipping-methods")
+
+
+@requirement("PAG-013")
+def test_limit_outside_1_to_200_is_refused(api: Any) -> None:
+    """limit=201, limit=0 and limit=abc on every list each get 400 with the error envelope
+    (refused, not clamped: the spec's Limit parameter is 1 to 200)."""
+    problems = []
+    for path in ALL_LISTS:
+        for limit in ("201", "0", "abc"):
+            resp = api.request("GET", path, params={"limit": limit})
+            if not _refused_400(resp):
+                problems.append(
+                    f"limit={limit}: got {resp.status} {_error_code(resp)!r} ({resp.describe()})"
+                )
+    assert not problems, "expected 400 in the envelope, got:\n" + "\n".join(problems)
+
+
+@requirement("PAG-014")
+def test_malformed_updated_since_is_refused(api: Any) -> None:
+    """updated_since=yesterday (and a date without a time) on each polled list gets 400 with
+    the error envelope, never silently ignored."""
+    problems = []
+    for path in POLLED_LISTS:
+        for value in ("yesterday", "2026-13-45T99:00:00Z"):
+            resp = api.request("GET", path, params={"updated_since": value})
+            if not _refused_400(resp):
+                problems.append(f"updated_since={value}: got {resp.status} ({resp.describe()})")
+    assert not problems, "expected 400 in the envelope, got:\n" + "\n".join(problems)
+
+
+@requirement("PAG-011")
+def test_polled_lists_accept_any_rfc3339_updated_since(api: Any) -> None:
+    """Each polled list answers 200 for updated_since with Z, with a fraction and with a
+    non-UTC offset (RFC 3339 allows all three), and a bound far in the future returns no rows."""
+    problems = []
+    for path in POLLED_LISTS:
+        for value in (
+            "2020-01-01T00:00:00Z",
+            "2020-01-01T00:00:00.123456Z",
+            "2020-01-01T10:00:00+10:00",
+        ):
+            resp = api.request("GET", path, params={"updated_since": value, "limit": 1})
+            if resp.status != 200:
+                problems.append(f"updated_since={value}: got {resp.status} ({resp.describe()})")
+        resp = api.request("GET", path, params={"updated_since": FAR_FUTURE})
+        rows = resp.json.get("data") if isinstance(resp.json, dict) else None
+        if resp.status != 200 or rows:
+            count = len(rows) if isinstance(rows, list) else rows
+            problems.append(
+                f"updated_since={FAR_FUTURE}: got {resp.status} with {count!r} rows "
+                f"({resp.describe()})"
+            )
+    assert not problems, "expected updated_since accepted and applied, got:\n" + "\n".join(problems)
+
+
+@requirement("PAG-001")
+@pytest.mark.parametrize("path", ALL_LISTS)
+def test_lists_use_the_list_envelope(api: Any, path: str) -> None:
+    """GET on every list answers 200 with `data` (an array of objects) and `pagination` holding
+    `next_cursor` (string or null) and `has_more` (boolean)."""
+    resp = api.request("GET", path, params={"limit": 2})
+    body = resp.json if isinstance(resp.json, dict) else {}
+    pagination = body.get("pagination")
+    ok = (
+        resp.status == 200
+        and isinstance(body.get("data"), list)
+        and all(isinstance(row, dict) for row in body["data"])
+        and isinstance(pagination, dict)
+        and "next_cursor" in pagination
+        and (pagination["next_cursor"] is None or isinstance(pagination["next_cursor"], str))
+        and isinstance(pagination.get("has_more"), bool)
+    )
+    assert ok, (
+        f"expected 200 with {{data: [...], pagination: {{next_cursor, has_more}}}}, got "
+        f"{resp.status} {resp.text[:200]!r} ({resp.describe()})"
+    )
+
+
+@requirement("PAG-012")
+def test_default_page_holds_at_most_50_rows(api: Any, module_factory: Any) -> None:
+    """Without limit no page holds more than 50 rows. When the target has fewer than 51 SKUs,
+    the check first stocks new run-tagged SKUs until it has 51, so the default can show."""
+    resp = api.request("GET", "/inventory", params={"limit": 200})
+    body = resp.json if isinstance(resp.json, dict) else {}
+    have = len(body.get("data") or [])
+    if not (body.get("pagination") or {}).get("has_more"):
+        for _ in range(max(0, DEFAULT_LIMIT + 1 - have)):
+            module_factory.sku(stock={module_factory.warehouse_ids[0]: 1})
+    for path in ALL_LISTS:
+        resp = api.request("GET", path)
+        rows = resp.json.get("data") if isinstance(resp.json, dict) else None
+        assert resp.status == 200 and isinstance(rows, list) and len(rows) <= DEFAULT_LIMIT, (
+            f"expected at most {DEFAULT_LIMIT} rows without limit, got {resp.status} with "
+            f"{len(rows) if isinstance(rows, list) else rows!r} rows ({resp.describe()})"
+        )
+
+
+@requirement("PAG-015")
+def test_updated_at_keeps_milliseconds(scenario: Scenario) -> None:
+    """Every updated_at of the walk with a fraction has at least 3 digits, and rows written
+    milliseconds apart are not all stamped on a whole second (that would mean truncation)."""
+    _require_pages(scenario)
+    ours = {scenario.anchor, *scenario.before_walk, *scenario.created_during}
+    served = [
+        (row.get(scenario.key), str(row.get("updated_at"))) for _, row in scenario.walk.rows()
+    ]
+    stamps = {stamp for _, stamp in served}
+    fractions = {s: FRACTION.search(s) for s in stamps}
+    short = sorted(s for s, m in fractions.items() if m is not None and len(m.group(1)) < 3)
+    assert not short, (
+        f"expected at least 3 fractional digits, got {short} ({scenario.walk.describe()})"
+    )
+    # Rows of this run, written milliseconds apart: each lands on .000 about once in 1000.
+    rows = {key: stamp for key, stamp in served if key in ours}
+    whole = [stamp for stamp in rows.values() if fractions[stamp] is None]
+    assert len(rows) < TRUNCATION_EVIDENCE or len(whole) < len(rows), (
+        f"expected millisecond updated_at, got all {len(rows)} rows of this run, written ms "
+        f"apart, on whole seconds: {sorted(set(whole))[:4]} ({scenario.walk.describe()})"
+    )
+
+
+# --------------------------------------------------------------------- the small reference lists
+@pytest.fixture(scope="module", params=["/warehouses", "/shipping-methods"])
+def reference_walk(request: pytest.FixtureRequest, api: Any) -> Walk:
+    return walk_list(api, request.param, {}, limit=1, max_pages=100)
+
+
+@requirement("PAG-002")
+def test_reference_list_walk_serves_each_row_once(reference_walk: Walk) -> None:
+    """Walks /warehouses and /shipping-methods one row per page: no id is served twice."""
+    assert reference_walk.error is None, reference_walk.error
+    counts = Counter(row.get("id") for _, row in reference_walk.rows())
+    repeated = {key: n for key, n in counts.items() if n > 1}
+    assert not repeated, f"expected each id once, got {repeated} ({reference_walk.describe()})"
+
+
+@requirement("PAG-004")
+def test_reference_list_has_more_agrees_with_next_cursor(reference_walk: Walk) -> None:
+    """On every page of /warehouses and /shipping-methods: has_more false exactly when
+    next_cursor is null."""
+    assert reference_walk.error is None, reference_walk.error
+    for number, page in enumerate(reference_walk.pages, start=1):
+        consistent = isinstance(page.has_more, bool) and (
+            (page.next_cursor is None) == (page.has_more is False)
+        )
+        assert consistent, (
+            f"expected has_more false exactly when next_cursor is null on page {number}, got "
+            f"has_more={page.has_more!r}, next_cursor={page.next_cursor!r} "
+            f"({page.response.describe()})"
+        )
+
+
+@requirement("PAG-005")
+def test_reference_lists_are_ordered_by_id(reference_walk: Walk) -> None:
+    """/warehouses and /shipping-methods (no updated_at) are served in ascending id order."""
+    assert reference_walk.error is None, reference_walk.error
+    ids = [str(row.get("id")) for _, row in reference_walk.rows()]
+    for first, second in pairwise(ids):
+        assert ids_ascending(first, second), (
+            f"expected ids ascending, got {second} after {first} ({reference_walk.describe()})"
+        )
+
+
+@requirement("PAG-008")
+def test_reference_list_pages_respect_limit(reference_walk: Walk) -> None:
+    """limit=1 on /warehouses and /shipping-methods: at most one row per page, none empty while
+    has_more is true."""
+    assert reference_walk.error is None, reference_walk.error
+    for number, page in enumerate(reference_walk.pages, start=1):
+        assert len(page.rows) <= 1 and (page.rows or page.has_more is not True), (
+            f"expected 1 row per page (0 only on a last page), got {len(page.rows)} with "
+            f"has_more={page.has_more!r} on page {number} ({page.response.describe()})"
+        )
