@@ -82,7 +82,7 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """One-page API reference (Redoc) and the kit's 'what it catches / accepts' tables, in ./docs/build."""
+    """The one-page API reference (Redoc) and the requirement tables, into ./docs/build."""
     _install(session)
     _install_redocly(session)
     out = ROOT / "docs" / "build"

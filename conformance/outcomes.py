@@ -118,6 +118,10 @@ class Aggregate:
         ]
 
 
+# The message of a requirement an --only run did not select (the console folds these).
+NOT_SELECTED = "not selected (--only)"
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
@@ -170,7 +174,7 @@ def aggregate(
         if requirement.profile not in profiles:
             outcome, message = "not_applicable", f"profile {requirement.profile} not claimed"
         elif selected and requirement.id not in selected:
-            outcome, message = "skipped", "not selected (--only)"
+            outcome, message = "skipped", NOT_SELECTED
         elif not checks:
             reason = (not_run or {}).get(requirement.id, "no check implemented")
             outcome, message = "skipped", reason

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.checks.test_pagination import parse_ts
+from conformance.listing import parse_ts
 
 
 class Stock:

@@ -17,9 +17,8 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
@@ -27,10 +26,14 @@ import pytest
 
 from conformance.catalogue import requirement
 from conformance.factories import TestData
+from conformance.listing import (
+    Walk,
+    ids_ascending,
+    parse_ts,
+    walk_list,
+)
 
 WALK_LIMIT = 2
-# Generous: two kit runs against one server share the window; a longer walk means a broken filter.
-MAX_PAGES = 150
 FAR_PAST = "2000-01-01T00:00:00Z"
 FAR_FUTURE = "2999-01-01T00:00:00Z"
 DEFAULT_LIMIT = 50
@@ -39,132 +42,10 @@ FRACTION = re.compile(r"\.(\d+)")
 # Rows written milliseconds apart that all land on a whole second only when the server
 # truncates (chance about 1e-3 per row otherwise).
 TRUNCATION_EVIDENCE = 5
-NO_CURSOR = "has_more is true but next_cursor is "
 
-_RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$"
-)
+# -- scenarios -----------------------------------------------------------------------------
 
 
-def parse_ts(value: Any) -> datetime | None:
-    """An RFC 3339 date-time as an aware datetime (any fraction length), or None if it is not one.
-
-    String comparison is wrong here: "…:11.5Z" sorts before "…:11Z" as text.
-    """
-    if not isinstance(value, str):
-        return None
-    match = _RFC3339.match(value)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    micros = int((fraction or "0")[:6].ljust(6, "0"))
-    text = f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micros:06d}"
-    text += "+00:00" if offset in ("Z", "z") else offset
-    try:
-        return datetime.fromisoformat(text).astimezone(UTC)
-    except ValueError:
-        return None
-
-
-# ---------------------------------------------------------------------------------------- walking
-@dataclass
-class Page:
-    """One page as served: its rows, its pagination object and the response it came from."""
-
-    response: Any
-    rows: list[dict[str, Any]]
-    next_cursor: Any
-    has_more: Any
-
-
-@dataclass
-class Walk:
-    """A recorded walk of one list. `error` is set when a page could not be read as a list;
-    `stopped` says why the walk ended early (it could not, or should not, go on)."""
-
-    path: str
-    params: dict[str, Any]
-    limit: int
-    pages: list[Page] = field(default_factory=list)
-    error: str | None = None
-    stopped: str | None = None
-
-    @property
-    def reached_end(self) -> bool:
-        """True when the walk read the last page (or a page claiming more without a cursor)."""
-        return self.error is None and (self.stopped is None or self.stopped.startswith(NO_CURSOR))
-
-    def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        for number, page in enumerate(self.pages, start=1):
-            for row in page.rows:
-                yield number, row
-
-    def describe(self) -> str:
-        params = ", ".join(f"{k}={v}" for k, v in self.params.items())
-        last = self.pages[-1].response.describe() if self.pages else "no page"
-        return f"walk of GET {self.path} ({params}, limit={self.limit}), last page {last}"
-
-
-def walk_list(
-    api: Any,
-    path: str,
-    params: dict[str, Any],
-    *,
-    limit: int,
-    between_pages: Callable[[int], None] | None = None,
-    stop_if: Callable[[dict[str, Any]], str | None] | None = None,
-    max_pages: int = MAX_PAGES,
-) -> Walk:
-    """Follow `next_cursor` from the first page until `has_more` is false, recording every page.
-
-    The filters are sent again with every cursor, unchanged (the spec's `cursor` parameter).
-    `between_pages(n)` runs after page n has been read; `stop_if(row)` returns a reason to stop
-    early (for instance rows older than `updated_since`: a filter that is ignored would otherwise
-    make the walk crawl the server's whole history).
-    """
-    walk = Walk(path=path, params=dict(params), limit=limit)
-    query: dict[str, Any] = {**params, "limit": limit}
-    while True:
-        resp = api.request("GET", path, params=query)
-        body = resp.json
-        data = body.get("data") if isinstance(body, dict) else None
-        pagination = body.get("pagination") if isinstance(body, dict) else None
-        if resp.status != 200 or not isinstance(data, list) or not isinstance(pagination, dict):
-            walk.error = (
-                f"expected 200 with a list envelope (data, pagination) on page "
-                f"{len(walk.pages) + 1}, got {resp.describe()}"
-            )
-            return walk
-        rows = [row for row in data if isinstance(row, dict)]
-        page = Page(resp, rows, pagination.get("next_cursor"), pagination.get("has_more"))
-        walk.pages.append(page)
-        if stop_if is not None:
-            for row in rows:
-                reason = stop_if(row)
-                if reason:
-                    walk.stopped = reason
-                    return walk
-        if page.has_more is not True:
-            return walk
-        if not isinstance(page.next_cursor, str) or not page.next_cursor:
-            walk.stopped = f"{NO_CURSOR}{page.next_cursor!r}"
-            return walk
-        if len(walk.pages) >= max_pages:
-            walk.stopped = f"still has_more after {max_pages} pages"
-            return walk
-        if between_pages is not None:
-            between_pages(len(walk.pages))
-        query = {**params, "limit": limit, "cursor": page.next_cursor}
-
-
-def ids_ascending(first: str, second: str) -> bool:
-    """`first` may precede (or repeat as) `second`: text order, or number order for digit ids."""
-    if first.isdigit() and second.isdigit():
-        return int(first) <= int(second)
-    return first <= second
-
-
-# ------------------------------------------------------------------------------------- scenarios
 @dataclass
 class Scenario:
     """A walk of one polled list while rows are written, and what this run knows about its rows."""

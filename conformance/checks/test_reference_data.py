@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.checks.test_pagination import walk_list
+from conformance.listing import walk_list
 
 # Bounds the orders created for a server with a long list.
 MAX_IDS_TRIED = 10

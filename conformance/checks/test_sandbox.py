@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.checks.test_pagination import walk_list
+from conformance.listing import walk_list
 
 
 def error_code(resp: Any) -> Any:

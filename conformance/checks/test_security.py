@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.checks.test_pagination import walk_list
 from conformance.factories import TestData
+from conformance.listing import walk_list
 from conformance.plugin import NOTE
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.checks.test_pagination import parse_ts, walk_list
+from conformance.listing import parse_ts, walk_list
 
 # The spec's Parcel.tracking_number pattern: never several numbers joined (decision 20).
 ONE_TRACKING_NUMBER = re.compile(r"^[^,;\s]+$")

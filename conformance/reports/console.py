@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from conformance import redaction
+from conformance.outcomes import NOT_SELECTED
 
 __all__ = ["summary_lines", "verdict_line"]
 
@@ -32,13 +33,17 @@ def verdict_line(report: dict[str, Any]) -> str:
 
 def summary_lines(report: dict[str, Any], *, errors: Sequence[str] = ()) -> list[str]:
     lines = ["", "== conformance: requirements =="]
+    # An --only run leaves most requirements unselected; one count says so better than a line each.
+    unselected = [e for e in report["requirements"] if e["message"] == NOT_SELECTED]
     for outcome in _ORDER:
         for entry in report["requirements"]:
-            if entry["outcome"] == outcome:
+            if entry["outcome"] == outcome and entry["message"] != NOT_SELECTED:
                 lines.append(
                     f"{_LABEL[outcome]} {entry['id']} [{entry['level']}] {entry['title']}:"
                     f" {_one_line(entry['message'])}"
                 )
+    if unselected:
+        lines.append(f"({len(unselected)} requirements not selected by --only)")
     summary = report["summary"]
     lines.append(
         "totals: "
