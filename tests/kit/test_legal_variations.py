@@ -96,26 +96,8 @@ def assert_accepted(variant: v.LegalVariant, result: KitResult, baseline: KitRes
         )
 
 
-# Kit defects the gallery found, kept visible: strict, so the test fails (XPASS) once fixed.
-AMD_012_COPIES_RESPONSE = (
-    "kit defect: the AMD-012 check (conformance/checks/test_amend.py) sends the order's ship_to"
-    " response object back in a PATCH, so unknown response fields make the request invalid"
-    " (422 unknown_field instead of validation_failed)"
-)
-KNOWN_KIT_DEFECTS = {
-    "extra-fields": AMD_012_COPIES_RESPONSE,
-    "everything-at-once": AMD_012_COPIES_RESPONSE,
-}
 WRAPPERS = [
-    pytest.param(
-        variant,
-        id=variant.name,
-        marks=[pytest.mark.xfail(strict=True, reason=KNOWN_KIT_DEFECTS[variant.name])]
-        if variant.name in KNOWN_KIT_DEFECTS
-        else [],
-    )
-    for variant in v.VARIANTS
-    if variant.kind == "wrapper"
+    pytest.param(variant, id=variant.name) for variant in v.VARIANTS if variant.kind == "wrapper"
 ]
 
 
