@@ -1,0 +1,503 @@
+"""Inbound shipments (ASNs): announced stock, what actually arrived (guide § 5a; decision 21).
+
+The ERP announces a purchase order with `POST /inbound-shipments`, polls
+`GET /inbound-shipments?updated_since=...` for receipts and books the signed per-line
+discrepancies; received units must show up in `on_hand` and open units as `incoming`. Every
+check announces fresh run-tagged SKUs, so stock and ASNs of earlier runs cannot change the
+expected numbers. The list-convention helpers here are shared by the adjustment and return
+checks (the same PAG-001..PAG-010 rules on their lists).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import pytest
+
+from conformance.catalogue import requirement
+from conformance.checks.test_inventory import Stock
+from conformance.factories import TestData
+from conformance.listing import Walk, ids_ascending, parse_ts, walk_list
+
+REPLAY_STATUSES = (200, 201)
+WALK_LIMIT = 2
+FAR_PAST = "2000-01-01T00:00:00Z"
+UNKNOWN_WAREHOUSE = "ck-no-such-warehouse"
+
+
+# ------------------------------------------------------------------------------ shared helpers
+def error_code(resp: Any) -> Any:
+    body = resp.json if isinstance(resp.json, dict) else {}
+    error = body.get("error")
+    return error.get("code") if isinstance(error, dict) else None
+
+
+def error_field(resp: Any) -> Any:
+    body = resp.json if isinstance(resp.json, dict) else {}
+    error = body.get("error")
+    return error.get("field") if isinstance(error, dict) else None
+
+
+def body_of(resp: Any) -> dict[str, Any]:
+    return resp.json if isinstance(resp.json, dict) else {}
+
+
+def get_ok(api: Any, path: str) -> dict[str, Any]:
+    resp = api.request("GET", path)
+    assert resp.status == 200 and isinstance(resp.json, dict), (
+        f"expected 200 with a JSON object, got {resp.describe()}"
+    )
+    body: dict[str, Any] = resp.json
+    return body
+
+
+def sandbox_api(api: Any, conformance_config: Any) -> Any:
+    """The client for direct /sandbox calls; skips the check with a vendor driver."""
+    if str(conformance_config.driver_spec) not in ("", "sandbox"):
+        pytest.skip("the run uses a vendor driver, not the /sandbox control endpoints")
+    return api
+
+
+def gap() -> None:
+    # Millisecond timestamps (decision 17): the next write lands in a later instant.
+    time.sleep(0.005)
+
+
+def stamp_of(resource: dict[str, Any], what: str) -> str:
+    stamp = resource.get("updated_at")
+    assert isinstance(stamp, str) and parse_ts(stamp) is not None, (
+        f"expected an RFC 3339 updated_at on the {what}, got {stamp!r} ({resource})"
+    )
+    return stamp
+
+
+def poll(api: Any, path: str, params: dict[str, Any], limit: int = 200) -> list[dict[str, Any]]:
+    """Every row a poller sees with these filters (bounded walk); fails on a broken page."""
+    walk = walk_list(api, path, params, limit=limit, max_pages=20)
+    assert walk.error is None, walk.error
+    return [row for _, row in walk.rows()]
+
+
+@dataclass
+class Polled:
+    """Rows this run wrote to one polled list, in write order, and what they are filtered by."""
+
+    api: Any
+    path: str
+    rows: list[dict[str, Any]]
+    filters: list[tuple[str, Any, set[str]]]  # (parameter, value, ids that must match)
+
+    @property
+    def since(self) -> str:
+        return stamp_of(self.rows[0], f"first row of {self.path}")
+
+    @property
+    def ids(self) -> list[str]:
+        return [str(row.get("id")) for row in self.rows]
+
+
+def judge_walk(polled: Polled) -> Walk:
+    """Walks the list from the first row's updated_at in pages of 2 and asserts the list rules
+    (PAG-001..PAG-008) on it: envelope, each run row once, nothing older than the bound, pages
+    within limit, has_more agreeing with next_cursor, ascending (updated_at, id)."""
+    since = polled.since
+    bound = parse_ts(since)
+
+    def older(row: dict[str, Any]) -> str | None:
+        stamp = parse_ts(row.get("updated_at"))
+        if stamp is not None and bound is not None and stamp < bound:
+            return f"a row with updated_at {row.get('updated_at')} before updated_since {since}"
+        return None
+
+    walk = walk_list(polled.api, polled.path, {"updated_since": since}, limit=WALK_LIMIT)
+    assert walk.error is None, f"{walk.error} ({walk.describe()})"
+    too_old = [reason for _, row in walk.rows() if (reason := older(row))]
+    assert not too_old, (
+        f"expected no row older than updated_since, got {too_old[0]} ({walk.describe()})"
+    )
+    assert walk.reached_end, (
+        f"expected the walk to reach the last page, got {walk.stopped} ({walk.describe()})"
+    )
+    served = Counter(str(row.get("id")) for _, row in walk.rows())
+    wrong = {rid: served.get(rid, 0) for rid in polled.ids if served.get(rid, 0) != 1}
+    assert not wrong, (
+        f"expected each of this run's rows {polled.ids} exactly once (the first's updated_at "
+        f"is the inclusive bound), got counts {wrong} ({walk.describe()})"
+    )
+    for number, page in enumerate(walk.pages, start=1):
+        assert len(page.rows) <= WALK_LIMIT, (
+            f"expected at most {WALK_LIMIT} rows on page {number}, got {len(page.rows)} "
+            f"({page.response.describe()})"
+        )
+        cursor_given = isinstance(page.next_cursor, str) and bool(page.next_cursor)
+        assert isinstance(page.has_more, bool) and page.has_more == cursor_given, (
+            f"expected has_more true exactly when next_cursor is set on page {number}, got "
+            f"has_more={page.has_more!r} next_cursor={page.next_cursor!r} "
+            f"({page.response.describe()})"
+        )
+    keys = [(parse_ts(row.get("updated_at")), str(row.get("id"))) for _, row in walk.rows()]
+    for (t1, id1), (t2, id2) in pairwise(keys):
+        ordered = (
+            t1 is not None
+            and t2 is not None
+            and (t1 < t2 or (t1 == t2 and ids_ascending(id1, id2)))
+        )
+        assert ordered, (
+            f"expected rows ascending by (updated_at, id), got {id1} ({t1}) before {id2} ({t2}) "
+            f"({walk.describe()})"
+        )
+    return walk
+
+
+def judge_cursors(api: Any, polled: Polled) -> None:
+    """A malformed cursor and a valid cursor sent with another updated_since are both
+    400 invalid_cursor (PAG-009, PAG-010)."""
+    since = polled.since
+    first = api.request("GET", polled.path, params={"updated_since": since, "limit": 1})
+    cursor = (body_of(first).get("pagination") or {}).get("next_cursor")
+    assert first.status == 200 and isinstance(cursor, str) and cursor, (
+        f"expected a next_cursor on a page of 1 of {len(polled.rows)} rows, got {first.describe()}"
+    )
+    for label, params in (
+        ("a malformed cursor", {"cursor": "ck-not-a-cursor"}),
+        ("a cursor with another updated_since", {"cursor": cursor, "updated_since": FAR_PAST}),
+    ):
+        resp = api.request("GET", polled.path, params={**params, "limit": 1})
+        assert resp.status == 400 and error_code(resp) == "invalid_cursor", (
+            f"expected 400 invalid_cursor for {label}, got {resp.status} {error_code(resp)!r} "
+            f"({resp.describe()})"
+        )
+
+
+def judge_filters(api: Any, polled: Polled) -> None:
+    """Each filter returns the run's matching rows and only rows matching it."""
+    for name, value, must in polled.filters:
+        params = {"updated_since": polled.since, name: value}
+        walk = walk_list(api, polled.path, params, limit=50, max_pages=20)
+        assert walk.error is None, f"{walk.error} ({walk.describe()})"
+        rows = [row for _, row in walk.rows()]
+        got = {str(row.get("id")) for row in rows}
+        assert must <= got, (
+            f"expected {sorted(must)} with {name}={value}, got {sorted(got)} ({walk.describe()})"
+        )
+        strangers = [
+            (row.get("id"), row.get(name)) for row in rows if str(row.get(name)) != str(value)
+        ]
+        assert not strangers, (
+            f"expected only rows with {name}={value}, got {strangers[:3]} ({walk.describe()})"
+        )
+
+
+# ------------------------------------------------------------------------------ inbound helpers
+def asn_body(factory: Any, items: list[tuple[str, int]], **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "reference": factory.unique("ASN"),
+        "warehouse_id": factory.warehouse_ids[0],
+        "supplier": "Conformance Kit Supplies",
+        "items": [{"sku": sku, "expected_quantity": qty} for sku, qty in items],
+    }
+    body.update(overrides)
+    return body
+
+
+def post_asn(api: Any, body: dict[str, Any], key: str | None) -> Any:
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return api.request("POST", "/inbound-shipments", json=body, headers=headers)
+
+
+def create_asn(factory: Any, items: list[tuple[str, int]], **overrides: Any) -> dict[str, Any]:
+    """POST /inbound-shipments with a fresh key; asserts 201 and returns the ASN."""
+    body = asn_body(factory, items, **overrides)
+    resp = post_asn(factory.api, body, factory.idempotency_key())
+    assert resp.status == 201 and isinstance(resp.json, dict) and resp.json.get("id"), (
+        f"expected 201 with the new inbound shipment, got {resp.describe()}"
+    )
+    created: dict[str, Any] = resp.json
+    return created
+
+
+def lines(asn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(line.get("sku")): line for line in asn.get("items") or [] if isinstance(line, dict)}
+
+
+def asns_with_reference(api: Any, reference: str) -> list[dict[str, Any]]:
+    return poll(api, "/inbound-shipments", {"reference": reference, "updated_since": FAR_PAST})
+
+
+def entry_numbers(stock: Stock, warehouse_id: str) -> dict[str, Any]:
+    entry = stock.at(warehouse_id)
+    return {k: entry.get(k) for k in ("on_hand", "available", "incoming") if k in entry}
+
+
+# ---------------------------------------------------------------------------------------- checks
+@requirement("INB-001")
+def test_create_without_idempotency_key_is_rejected(api: Any, factory: Any) -> None:
+    """POST /inbound-shipments without Idempotency-Key: 400 idempotency_key_required, and no ASN
+    with its reference is listed afterwards."""
+    body = asn_body(factory, [(factory.sku(), 5)])
+    resp = post_asn(api, body, None)
+    assert resp.status == 400 and error_code(resp) == "idempotency_key_required", (
+        f"expected 400 idempotency_key_required without Idempotency-Key, got {resp.status} "
+        f"{error_code(resp)!r} ({resp.describe()})"
+    )
+    made = asns_with_reference(api, body["reference"])
+    assert not made, (
+        f"expected no inbound shipment with reference {body['reference']}, got "
+        f"{[row.get('id') for row in made]} (GET /inbound-shipments?reference=...)"
+    )
+
+
+@requirement("INB-002")
+def test_create_answers_201_with_expected_asn(api: Any, factory: Any) -> None:
+    """A valid ASN of two lines: 201 with a non-empty id, status expected, the reference and
+    warehouse_id sent, received_at null, and per line the expected_quantity sent and
+    received_quantity 0."""
+    wanted = {factory.sku(): 12, factory.sku(): 3}
+    body = asn_body(factory, list(wanted.items()))
+    resp = post_asn(api, body, factory.idempotency_key())
+    asn = body_of(resp)
+    got = {k: asn.get(k) for k in ("status", "reference", "warehouse_id", "received_at")}
+    want = {
+        "status": "expected",
+        "reference": body["reference"],
+        "warehouse_id": body["warehouse_id"],
+        "received_at": None,
+    }
+    assert resp.status == 201 and isinstance(asn.get("id"), str) and asn["id"], (
+        f"expected 201 with a non-empty id, got {resp.status} id={asn.get('id')!r} "
+        f"({resp.describe()})"
+    )
+    assert got == want, f"expected {want}, got {got} ({resp.describe()})"
+    by_sku = lines(asn)
+    for sku, quantity in wanted.items():
+        line = by_sku.get(sku, {})
+        numbers = {k: line.get(k) for k in ("expected_quantity", "received_quantity")}
+        assert numbers == {"expected_quantity": quantity, "received_quantity": 0}, (
+            f"expected line {sku} with expected_quantity {quantity} and received_quantity 0, "
+            f"got {line or 'no line'} ({resp.describe()})"
+        )
+
+
+@requirement("INB-003")
+def test_retry_returns_the_same_asn(api: Any, factory: Any) -> None:
+    """The same key and body twice: 200 (or 201) with the same id, one ASN listed for the
+    reference; the same key with another body: 422 idempotency_key_reused."""
+    body = asn_body(factory, [(factory.sku(), 4)])
+    key = factory.idempotency_key()
+    first = post_asn(api, body, key)
+    assert first.status == 201 and body_of(first).get("id"), (
+        f"expected 201 for the first create, got {first.describe()}"
+    )
+    replay = post_asn(api, body, key)
+    assert replay.status in REPLAY_STATUSES and body_of(replay).get("id") == body_of(first)["id"], (
+        f"expected 200 (or 201) with inbound shipment {body_of(first)['id']} for a retry, got "
+        f"{replay.status} id={body_of(replay).get('id')!r} ({replay.describe()})"
+    )
+    made = [str(row.get("id")) for row in asns_with_reference(api, body["reference"])]
+    assert len(set(made)) == 1, (
+        f"expected one inbound shipment with reference {body['reference']} after a retry, got "
+        f"{sorted(set(made))}"
+    )
+    other = post_asn(api, {**body, "items": [{"sku": factory.sku(), "expected_quantity": 9}]}, key)
+    assert other.status == 422 and error_code(other) == "idempotency_key_reused", (
+        f"expected 422 idempotency_key_reused for the same key with another body, got "
+        f"{other.status} {error_code(other)!r} ({other.describe()})"
+    )
+
+
+@requirement("INB-004")
+def test_unknown_warehouse_is_refused(api: Any, factory: Any) -> None:
+    """An ASN for warehouse 'ck-no-such-warehouse': 422 invalid_warehouse, field warehouse_id."""
+    body = asn_body(factory, [(factory.sku(), 2)], warehouse_id=UNKNOWN_WAREHOUSE)
+    resp = post_asn(api, body, factory.idempotency_key())
+    got = (resp.status, error_code(resp), error_field(resp))
+    assert got == (422, "invalid_warehouse", "warehouse_id"), (
+        f"expected 422 invalid_warehouse with field warehouse_id, got {got} ({resp.describe()})"
+    )
+
+
+@requirement("INB-005")
+def test_get_returns_the_asn_and_unknown_is_404(api: Any, factory: Any) -> None:
+    """GET /inbound-shipments/{id} of a new ASN returns its id, reference and lines; an unknown
+    id is 404 not_found."""
+    sku = factory.sku()
+    asn = create_asn(factory, [(sku, 6)])
+    resp = api.request("GET", f"/inbound-shipments/{asn['id']}")
+    read = body_of(resp)
+    got = (read.get("id"), read.get("reference"), lines(read).get(sku, {}).get("expected_quantity"))
+    assert resp.status == 200 and got == (asn["id"], asn.get("reference"), 6), (
+        f"expected 200 with {(asn['id'], asn.get('reference'), 6)} (id, reference, expected "
+        f"quantity), got {resp.status} {got} ({resp.describe()})"
+    )
+    missing = api.request("GET", f"/inbound-shipments/{factory.unique('ck-missing')}")
+    assert missing.status == 404 and error_code(missing) == "not_found", (
+        f"expected 404 not_found for an unknown id, got {missing.status} "
+        f"{error_code(missing)!r} ({missing.describe()})"
+    )
+
+
+@pytest.fixture(scope="module")
+def inbound_list(api: Any, driver: Any, reference_data: Any) -> Polled:
+    """Three ASNs written ms apart (the third received), at two warehouses when there are two."""
+    factory = TestData(api, driver, reference_data)
+    ids = [str(w) for w in factory.warehouse_ids]
+    second = ids[1] if len(ids) > 1 else ids[0]
+    rows = []
+    for warehouse in (ids[0], ids[0], second):
+        rows.append(create_asn(factory, [(factory.sku(), 2)], warehouse_id=warehouse))
+        gap()
+    last = rows[-1]
+    driver.receive_inbound(last["id"], [{"sku": lines(last).popitem()[0], "received_quantity": 2}])
+    filters = [
+        ("reference", rows[1]["reference"], {str(rows[1]["id"])}),
+        ("warehouse_id", second, {str(last["id"])}),
+        ("status", "received", {str(last["id"])}),
+        ("status", "expected", {str(rows[0]["id"])}),
+    ]
+    return Polled(api, "/inbound-shipments", rows, filters)
+
+
+@requirement("INB-006")
+def test_list_follows_the_polling_conventions(api: Any, inbound_list: Polled) -> None:
+    """Walks GET /inbound-shipments?updated_since=<first ASN's updated_at> in pages of 2: each
+    of the three ASNs exactly once, nothing older, pages within limit, has_more agrees with
+    next_cursor, ascending (updated_at, id); a malformed cursor and a cursor with another
+    updated_since are 400 invalid_cursor."""
+    judge_walk(inbound_list)
+    judge_cursors(api, inbound_list)
+
+
+@requirement("INB-006")
+def test_list_filters_by_reference_warehouse_and_status(api: Any, inbound_list: Polled) -> None:
+    """reference, warehouse_id and status (received, expected) each return the matching ASN of
+    this run and only rows matching the filter."""
+    judge_filters(api, inbound_list)
+
+
+@requirement("INB-007")
+def test_receipt_reports_signed_discrepancies(api: Any, factory: Any, driver: Any) -> None:
+    """Expected 10/5/4 of three SKUs, received 8/7/4: the ASN reads discrepancy -2 (short),
+    +2 (over) and 0, each equal to received_quantity - expected_quantity."""
+    plan = {factory.sku(): (10, 8), factory.sku(): (5, 7), factory.sku(): (4, 4)}
+    asn = create_asn(factory, [(sku, exp) for sku, (exp, _) in plan.items()])
+    driver.receive_inbound(
+        asn["id"], [{"sku": sku, "received_quantity": got} for sku, (_, got) in plan.items()]
+    )
+    read = get_ok(api, f"/inbound-shipments/{asn['id']}")
+    by_sku = lines(read)
+    for sku, (expected, received) in plan.items():
+        line = by_sku.get(sku, {})
+        got = (line.get("received_quantity"), line.get("discrepancy"))
+        assert got == (received, received - expected), (
+            f"expected received_quantity {received} and discrepancy {received - expected} for "
+            f"{sku} (expected {expected}), got {got} (GET /inbound-shipments/{asn['id']})"
+        )
+
+
+@requirement("INB-008")
+def test_receipt_moves_status_forward_with_received_at(api: Any, factory: Any, driver: Any) -> None:
+    """Expected 10 of one SKU: 4 received (not complete) reads partially_received; the other 6
+    (complete) reads received with received_at set; updated_at advances at each step."""
+    sku = factory.sku()
+    asn = create_asn(factory, [(sku, 10)])
+    previous = stamp_of(asn, "new inbound shipment")
+    path = f"/inbound-shipments/{asn['id']}"
+    for quantity, complete, status in ((4, False, "partially_received"), (6, True, "received")):
+        gap()
+        driver.receive_inbound(asn["id"], [{"sku": sku, "received_quantity": quantity}], complete)
+        read = get_ok(api, path)
+        assert read.get("status") == status, (
+            f"expected status {status} after receiving {quantity} (complete={complete}), got "
+            f"{read.get('status')!r} (GET {path})"
+        )
+        before, after = parse_ts(previous), parse_ts(read.get("updated_at"))
+        assert before is not None and after is not None and after > before, (
+            f"expected updated_at to advance when the ASN became {status}, got {previous} -> "
+            f"{read.get('updated_at')} (GET {path})"
+        )
+        previous = str(read.get("updated_at"))
+    assert parse_ts(read.get("received_at")) is not None, (
+        f"expected received_at set on the received ASN, got {read.get('received_at')!r} "
+        f"(GET {path})"
+    )
+
+
+@requirement("INB-009")
+def test_received_units_raise_on_hand(api: Any, factory: Any, driver: Any) -> None:
+    """3 on hand, an ASN of 10: receiving 6 (partial) reads on_hand 9, the last 4 on_hand 13,
+    at the ASN's warehouse."""
+    warehouse = factory.warehouse_ids[0]
+    sku = factory.sku(stock={warehouse: 3})
+    asn = create_asn(factory, [(sku, 10)], warehouse_id=warehouse)
+    for quantity, complete, on_hand in ((6, False, 9), (4, True, 13)):
+        driver.receive_inbound(asn["id"], [{"sku": sku, "received_quantity": quantity}], complete)
+        stock = Stock(api, sku)
+        got = stock.at(warehouse).get("on_hand")
+        assert got == on_hand, (
+            f"expected on_hand {on_hand} for {sku} at {warehouse} after receiving {quantity}, "
+            f"got {got} ({stock.response.describe()})"
+        )
+
+
+@requirement("INB-010")
+def test_open_inbound_shows_as_incoming_not_on_hand(api: Any, factory: Any, driver: Any) -> None:
+    """3 on hand: an ASN of 10 reads incoming +10 and on_hand still 3; receiving 4 (partial)
+    reads incoming down by 4 and on_hand 7."""
+    warehouse = factory.warehouse_ids[0]
+    sku = factory.sku(stock={warehouse: 3})
+    before = Stock(api, sku).at(warehouse).get("incoming", 0)
+    asn = create_asn(factory, [(sku, 10)], warehouse_id=warehouse)
+    steps = (
+        ("after an ASN of 10", lambda: None, {"on_hand": 3, "incoming": before + 10}),
+        (
+            "after receiving 4 of 10",
+            lambda: driver.receive_inbound(
+                asn["id"], [{"sku": sku, "received_quantity": 4}], False
+            ),
+            {"on_hand": 7, "incoming": before + 6},
+        ),
+    )
+    for label, step, want in steps:
+        step()
+        stock = Stock(api, sku)
+        got = entry_numbers(stock, warehouse)
+        wrong = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
+        assert not wrong, (
+            f"expected {want} for {sku} at {warehouse} {label}, got {got} "
+            f"({stock.response.describe()})"
+        )
+
+
+@requirement("INB-011")
+def test_receiving_a_received_asn_is_refused(
+    api: Any, factory: Any, driver: Any, conformance_config: Any
+) -> None:
+    """A fully received ASN received again through POST /sandbox/inbound-shipments/{id}/receive:
+    409 invalid_transition; the ASN and the SKU's on_hand are unchanged."""
+    control = sandbox_api(api, conformance_config)
+    warehouse = factory.warehouse_ids[0]
+    sku = factory.sku(stock={warehouse: 1})
+    asn = create_asn(factory, [(sku, 2)], warehouse_id=warehouse)
+    driver.receive_inbound(asn["id"], [{"sku": sku, "received_quantity": 2}])
+    before = get_ok(api, f"/inbound-shipments/{asn['id']}")
+    resp = control.request(
+        "POST",
+        f"/sandbox/inbound-shipments/{asn['id']}/receive",
+        json={"items": [{"sku": sku, "received_quantity": 1}], "complete": True},
+    )
+    assert resp.status == 409 and error_code(resp) == "invalid_transition", (
+        f"expected 409 invalid_transition for receiving a received ASN, got {resp.status} "
+        f"{error_code(resp)!r} ({resp.describe()})"
+    )
+    after = get_ok(api, f"/inbound-shipments/{asn['id']}")
+    stock = Stock(api, sku)
+    got = (lines(after).get(sku, {}).get("received_quantity"), stock.at(warehouse).get("on_hand"))
+    want = (lines(before).get(sku, {}).get("received_quantity"), 3)
+    assert got == want and after.get("status") == "received", (
+        f"expected (received_quantity, on_hand) {want} and status received after the refusal, "
+        f"got {got} status {after.get('status')!r} ({stock.response.describe()})"
+    )
