@@ -1,0 +1,829 @@
+"""Webhooks: subscriptions and signed, retried deliveries with the full resource (profile
+`webhooks`; guide § Webhooks; decisions 28-31).
+
+The kit runs its own receiver (conformance/webhook_receiver.py) on 127.0.0.1, subscribes one of
+its URLs through the API, makes events happen through the driver and the API, and reads what
+arrived: the signature is verified over the raw bytes as received, `t` against the arrival time,
+the payload against the spec's `webhooks:` schema for its event type. The receiver answers 500
+once to see a retry with the same `event_id` and a fresh signature; with the sandbox driver the
+retry is triggered with POST /sandbox/webhook-deliveries/retry, otherwise the kit waits for the
+server's own schedule (about 10 s) for up to a minute and skips when nothing comes.
+
+The signing secret is kept in memory only: no message, report or log line carries it (the
+redaction layer also masks anything shaped like `whsec_...`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from conformance.catalogue import requirement
+from conformance.factories import TestData
+from conformance.listing import parse_ts, walk_list
+from conformance.plugin import NOTE
+from conformance.webhook_receiver import Delivery, WebhookReceiver
+
+# How long the kit waits for one expected delivery ("within seconds", guide § Webhooks).
+WAIT = 15.0
+# How long the kit waits for a retry when it cannot trigger one (the schedule's first step is 10 s).
+RETRY_WAIT = 60.0
+# After POST /sandbox/webhook-deliveries/retry the retry is sent before the answer: a short wait.
+TRIGGERED_WAIT = 5.0
+TOLERANCE = 300  # seconds, decision 29
+SIGNATURE_HEADER = "x-webhook-signature"
+SIGNATURE_FORMAT = re.compile(r"^t=\d+(,[a-z0-9]+=[^,\s]+)*$")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+OPTIONAL_EVENTS = {
+    "inbound": "inbound.received",
+    "adjustments": "inventory.adjusted",
+    "returns": "return.received",
+}
+
+
+# -- the receiver and subscriptions ---------------------------------------------------------
+
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def _on_this_machine(base_url: str) -> bool:
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver(request: pytest.FixtureRequest, conformance_config: Any) -> WebhookReceiver:
+    """The kit's receiver on a free loopback port, stopped when the session ends.
+
+    It listens on 127.0.0.1 only, so a target on another machine could not deliver to it: those
+    checks skip (which blocks certifying the webhooks profile) rather than fail a server for the
+    kit's own limitation.
+    """
+    if not _on_this_machine(conformance_config.base_url):
+        pytest.skip(
+            "the kit's webhook receiver listens on 127.0.0.1, which the target cannot reach:"
+            " run the kit on the target's machine to certify the webhooks profile"
+        )
+    receiver = WebhookReceiver().start()
+    request.addfinalizer(receiver.stop)
+    return receiver
+
+
+@dataclass
+class Hook:
+    """A subscription the kit made; the secret is never part of its repr."""
+
+    id: str
+    path: str
+    url: str
+    events: list[str]
+    secret: str = field(repr=False)
+
+
+def error_code(resp: Any) -> Any:
+    body = resp.json if isinstance(resp.json, dict) else {}
+    error = body.get("error")
+    return error.get("code") if isinstance(error, dict) else None
+
+
+def error_fields(resp: Any) -> set[str]:
+    body = resp.json if isinstance(resp.json, dict) else {}
+    entries = [body.get("error"), *(body.get("errors") or [])]
+    return {str(e["field"]) for e in entries if isinstance(e, dict) and e.get("field")}
+
+
+def shown(resp: Any) -> str:
+    """A response for a failure message, without its body (it may carry a secret)."""
+    return f"{resp.method} {resp.path} -> {resp.status}"
+
+
+class Hooks:
+    """Creates subscriptions to the receiver and deletes them all at teardown."""
+
+    def __init__(self, api: Any, factory: TestData, receiver: WebhookReceiver) -> None:
+        self.api, self.factory, self.receiver = api, factory, receiver
+        self.created: list[Hook] = []
+
+    def post(self, body: dict[str, Any], key: str | None) -> Any:
+        headers = {"Idempotency-Key": key} if key is not None else {}
+        return self.api.request("POST", "/webhooks", json=body, headers=headers)
+
+    def create(self, events: list[str], name: str = "hook") -> Hook:
+        path = self.receiver.new_path(name)
+        url = self.receiver.url(path)
+        resp = self.post({"url": url, "events": events}, self.factory.idempotency_key())
+        body = resp.json if isinstance(resp.json, dict) else {}
+        assert resp.status == 201 and isinstance(body.get("id"), str), (
+            f"expected 201 with the new subscription's id, got {shown(resp)} "
+            f"(code {error_code(resp)!r})"
+        )
+        secret = body.get("secret")
+        assert isinstance(secret, str) and secret, (
+            f"expected the signing secret in the createWebhook response, got "
+            f"{type(secret).__name__} ({shown(resp)})"
+        )
+        hook = Hook(id=body["id"], path=path, url=url, events=list(events), secret=secret)
+        self.created.append(hook)
+        return hook
+
+    def delete_all(self) -> None:
+        for hook in self.created:
+            self.api.request("DELETE", f"/webhooks/{hook.id}")
+        self.created.clear()
+
+
+@pytest.fixture
+def hooks(api: Any, factory: TestData, webhook_receiver: WebhookReceiver) -> Iterator[Hooks]:
+    manager = Hooks(api, factory, webhook_receiver)
+    yield manager
+    manager.delete_all()
+
+
+def listed_hooks(api: Any) -> list[dict[str, Any]]:
+    walk = walk_list(api, "/webhooks", {}, limit=100, max_pages=20)
+    assert walk.error is None, walk.error
+    return [row for _, row in walk.rows()]
+
+
+# -- reading deliveries -----------------------------------------------------------------------
+
+
+def signature_parts(header: str | None) -> tuple[str | None, list[str]]:
+    """(`t`, the `v1` values) of a signature header, read leniently (spaces stripped)."""
+    t: str | None = None
+    v1: list[str] = []
+    for part in (header or "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip() == "t" and t is None:
+            t = value.strip()
+        elif name.strip() == "v1":
+            v1.append(value.strip())
+    return t, v1
+
+
+def format_problem(delivery: Delivery) -> str | None:
+    header = delivery.headers.get(SIGNATURE_HEADER)
+    if header is None:
+        return f"no X-Webhook-Signature header ({delivery.describe()})"
+    _, v1 = signature_parts(header)
+    if not SIGNATURE_FORMAT.match(header) or not v1 or not all(HEX64.match(v) for v in v1):
+        return (
+            f"X-Webhook-Signature {header!r} is not t=<unix seconds>,v1=<64 lowercase hex> "
+            f"without spaces ({delivery.describe()})"
+        )
+    return None
+
+
+def signature_problem(delivery: Delivery, secret: str) -> str | None:
+    """Why the delivery does not verify as HMAC-SHA256(secret, "{t}." + raw body), or None."""
+    t, v1 = signature_parts(delivery.headers.get(SIGNATURE_HEADER))
+    if not t or not t.isdigit() or not v1:
+        return f"no t and v1 to verify in the signature header ({delivery.describe()})"
+    expected = hmac.new(
+        secret.encode("utf-8"), f"{t}.".encode() + delivery.body, hashlib.sha256
+    ).hexdigest()
+    if not any(hmac.compare_digest(expected, value) for value in v1):
+        return (
+            f"no v1 equals HMAC-SHA256(secret, '{t}.' + the {len(delivery.body)} raw body "
+            f"bytes) ({delivery.describe()})"
+        )
+    return None
+
+
+def timestamp_problem(delivery: Delivery) -> str | None:
+    t, _ = signature_parts(delivery.headers.get(SIGNATURE_HEADER))
+    if not t or not t.isdigit():
+        return f"no integer t in the signature header ({delivery.describe()})"
+    skew = delivery.arrived - int(t)
+    if abs(skew) > TOLERANCE:
+        return (
+            f"t={t} is {skew:+.0f} s from the arrival time, more than {TOLERANCE} s "
+            f"({delivery.describe()})"
+        )
+    return None
+
+
+def event_schema(spec: dict[str, Any], event_type: Any) -> str | None:
+    """The component name of the spec's `webhooks:` schema for `event_type`."""
+    entry: Any = (
+        (spec.get("webhooks") or {}).get(event_type) if isinstance(event_type, str) else None
+    )
+    try:
+        ref = entry["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    except (KeyError, TypeError):
+        return None
+    return str(ref).rsplit("/", 1)[-1]
+
+
+def payload_problems(delivery: Delivery, spec: dict[str, Any], validator: Any) -> list[str]:
+    """How one delivery departs from {event_id, event_type, created_at, data: full resource}."""
+    what = delivery.describe()
+    if delivery.method != "POST":
+        return [f"expected a POST, got {delivery.method} ({what})"]
+    body = delivery.json
+    if not isinstance(body, dict):
+        return [f"expected a JSON object body, got {delivery.body[:60]!r} ({what})"]
+    missing = [k for k in ("event_id", "event_type", "created_at", "data") if k not in body]
+    if missing:
+        return [f"expected keys event_id, event_type, created_at, data; missing {missing} ({what})"]
+    data = body.get("data")
+    if not isinstance(data, dict) or len(data) <= 1:
+        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+        return [f"expected data to be the full resource, got {keys} ({what})"]
+    if parse_ts(data.get("updated_at")) is None:
+        return [f"expected data.updated_at, got {data.get('updated_at')!r} ({what})"]
+    schema = event_schema(spec, body.get("event_type"))
+    if schema is None:
+        return [f"event_type {body.get('event_type')!r} is not in the spec's webhooks ({what})"]
+    return [f"{p} ({schema}; {what})" for p in validator.validate_component(body, schema)]
+
+
+def by_event(deliveries: list[Delivery], event_type: str, resource_id: str) -> list[Delivery]:
+    return [d for d in deliveries if d.event_type == event_type and d.data.get("id") == resource_id]
+
+
+def arrived_types(deliveries: list[Delivery]) -> list[str]:
+    return [f"{d.event_type}:{d.data.get('id')}" for d in deliveries]
+
+
+def wait_event(
+    receiver: WebhookReceiver,
+    hook: Hook,
+    event_type: str,
+    match: Any,
+    *,
+    count: int = 1,
+    timeout: float = WAIT,
+) -> list[Delivery]:
+    """Deliveries of `event_type` to `hook` whose data satisfies `match` (bounded wait)."""
+    return receiver.wait_for(
+        hook.path,
+        lambda d: d.event_type == event_type and match(d.data),
+        count=count,
+        timeout=timeout,
+    )
+
+
+def stocked_order(factory: TestData, quantity: int = 1) -> dict[str, Any]:
+    warehouse = factory.warehouse_ids[0]
+    sku = factory.sku(stock={warehouse: quantity + 5})
+    order: dict[str, Any] = factory.create_order(
+        warehouse_id=warehouse, items=[{"sku": sku, "quantity": quantity}]
+    )
+    return order
+
+
+# -- one shared scenario: a subscriber sees ships, status changes, voids and a cancel -------------
+
+
+@dataclass
+class Traffic:
+    main: Hook  # shipment.created, shipment.updated, order.cancelled
+    narrow: Hook  # shipment.updated only
+    shipped: dict[str, Any]  # advanced to in_transit
+    voided: dict[str, Any]
+    cancelled: dict[str, Any]
+    deliveries: dict[str, list[Delivery]]  # by hook path
+
+    def all(self) -> list[tuple[Hook, Delivery]]:
+        return [(hook, d) for hook in (self.main, self.narrow) for d in self.deliveries[hook.path]]
+
+
+@pytest.fixture(scope="module")
+def traffic(
+    api: Any, driver: Any, reference_data: Any, webhook_receiver: WebhookReceiver
+) -> Iterator[Traffic]:
+    """Subscribes two hooks, then ships one order and advances it to in_transit, ships and voids
+    a second, cancels a third; waits (bounded) for the deliveries each should see."""
+    factory = TestData(api, driver, reference_data)
+    manager = Hooks(api, factory, webhook_receiver)
+    try:
+        main = manager.create(["shipment.created", "shipment.updated", "order.cancelled"], "main")
+        narrow = manager.create(["shipment.updated"], "narrow")
+        shipped = driver.ship(stocked_order(factory)["id"])
+        driver.advance(shipped["id"], "in_transit")
+        voided = driver.ship(stocked_order(factory)["id"])
+        driver.void(voided["id"])
+        order = stocked_order(factory)
+        resp = api.request("POST", f"/orders/{order['id']}/cancel")
+        assert resp.status == 200, f"expected 200 for the cancel, got {resp.describe()}"
+        cancelled = resp.json if isinstance(resp.json, dict) else {"id": order["id"]}
+        deadline = time.monotonic() + WAIT
+        expected = [
+            (main, "shipment.created", shipped["id"]),
+            (main, "shipment.created", voided["id"]),
+            (main, "shipment.updated", voided["id"]),
+            (main, "order.cancelled", order["id"]),
+            (narrow, "shipment.updated", voided["id"]),
+        ]
+        for hook, event_type, rid in expected:
+            left = max(0.5, deadline - time.monotonic())
+            wait_event(
+                webhook_receiver, hook, event_type, lambda d, r=rid: d.get("id") == r, timeout=left
+            )
+        for hook in (main, narrow):
+            wait_event(
+                webhook_receiver,
+                hook,
+                "shipment.updated",
+                lambda d: d.get("id") == shipped["id"] and d.get("status") == "in_transit",
+                timeout=max(0.5, deadline - time.monotonic()),
+            )
+        time.sleep(0.5)  # a stray delivery (an unsubscribed type) arrives with the rest
+        yield Traffic(
+            main=main,
+            narrow=narrow,
+            shipped=shipped,
+            voided=voided,
+            cancelled=cancelled,
+            deliveries={h.path: webhook_receiver.deliveries(h.path) for h in (main, narrow)},
+        )
+    finally:
+        manager.delete_all()
+
+
+def require_deliveries(traffic: Traffic) -> list[tuple[Hook, Delivery]]:
+    pairs = traffic.all()
+    assert pairs, (
+        f"expected deliveries to the kit's receiver within {WAIT:.0f} s of shipping, "
+        f"voiding and cancelling, got none"
+    )
+    return pairs
+
+
+# -- subscription management --------------------------------------------------------------------
+
+
+@requirement("WHK-001")
+def test_create_without_idempotency_key_is_400(
+    hooks: Hooks, api: Any, webhook_receiver: WebhookReceiver
+) -> None:
+    """POST /webhooks without Idempotency-Key: 400 idempotency_key_required, and GET /webhooks
+    does not list the URL afterwards."""
+    url = webhook_receiver.url(webhook_receiver.new_path("nokey"))
+    resp = hooks.post({"url": url, "events": ["shipment.created"]}, None)
+    if resp.status in (200, 201) and isinstance(resp.json, dict) and resp.json.get("id"):
+        api.request("DELETE", f"/webhooks/{resp.json['id']}")
+    assert resp.status == 400 and error_code(resp) == "idempotency_key_required", (
+        f"expected 400 idempotency_key_required without Idempotency-Key, got {resp.status} "
+        f"{error_code(resp)!r} ({shown(resp)})"
+    )
+    listed = [row.get("id") for row in listed_hooks(api) if row.get("url") == url]
+    assert not listed, f"expected no subscription created, got {listed} in GET /webhooks"
+
+
+@requirement("WHK-002")
+def test_create_returns_the_subscription_and_its_secret(hooks: Hooks) -> None:
+    """createWebhook answers 201 with id, url, events, created_at and a `whsec_` secret."""
+    path = hooks.receiver.new_path("create")
+    url = hooks.receiver.url(path)
+    events = ["shipment.created", "order.cancelled"]
+    resp = hooks.post({"url": url, "events": events}, hooks.factory.idempotency_key())
+    body = resp.json if isinstance(resp.json, dict) else {}
+    if isinstance(body.get("id"), str):
+        hooks.created.append(Hook(body["id"], path, url, events, str(body.get("secret"))))
+    assert resp.status == 201, f"expected 201 for a new subscription, got {shown(resp)}"
+    missing = [k for k in ("id", "url", "events", "created_at", "secret") if body.get(k) is None]
+    assert not missing, f"expected id, url, events, created_at and secret, missing {missing}"
+    got_events = body.get("events")
+    assert body.get("url") == url and isinstance(got_events, list), (
+        f"expected url as sent and an events list, got url {body.get('url')!r} "
+        f"events {got_events!r}"
+    )
+    assert sorted(map(str, got_events)) == sorted(events), (
+        f"expected events {sorted(events)} as sent, got {got_events!r}"
+    )
+    secret = body.get("secret")
+    assert isinstance(secret, str) and secret.startswith("whsec_") and len(secret) > 6, (
+        f"expected a secret starting with whsec_, got one starting with "
+        f"{str(secret)[:3]!r} ({len(str(secret))} characters)"
+    )
+
+
+@requirement("WHK-003")
+def test_secret_is_never_shown_again(hooks: Hooks, api: Any) -> None:
+    """After createWebhook, neither GET /webhooks/{id} nor GET /webhooks (every page) carries a
+    `secret` field or the secret's text anywhere in the raw response."""
+    hook = hooks.create(["shipment.created"], "secret")
+    resp = api.request("GET", f"/webhooks/{hook.id}")
+    assert resp.status == 200, f"expected 200 for GET /webhooks/{hook.id}, got {shown(resp)}"
+    pages = [resp]
+    walk = walk_list(api, "/webhooks", {}, limit=100, max_pages=20)
+    assert walk.error is None, walk.error
+    pages += [page.response for page in walk.pages]
+    for page in pages:
+        text = page.content.decode("utf-8", "replace")
+        assert hook.secret not in text, (
+            f"expected the signing secret never shown again, got it in {shown(page)}"
+        )
+        body = page.json if isinstance(page.json, dict) else {}
+        data = body.get("data")
+        rows: list[Any] = data if isinstance(data, list) else [body]
+        keyed = [r.get("id") for r in rows if isinstance(r, dict) and "secret" in r]
+        assert not keyed, f"expected no secret field, got one on {keyed} in {shown(page)}"
+
+
+@requirement("WHK-004")
+def test_deleted_subscription_is_gone_and_gets_nothing(
+    hooks: Hooks, api: Any, driver: Any, factory: TestData, webhook_receiver: WebhookReceiver
+) -> None:
+    """DELETE /webhooks/{id} answers 204; GET it is 404, GET /webhooks omits it; a shipment
+    made afterwards reaches a second, live subscription but never the deleted one."""
+    gone = hooks.create(["shipment.created"], "deleted")
+    live = hooks.create(["shipment.created"], "live")
+    resp = api.request("DELETE", f"/webhooks/{gone.id}")
+    assert resp.status == 204, f"expected 204 for DELETE /webhooks/{gone.id}, got {shown(resp)}"
+    read = api.request("GET", f"/webhooks/{gone.id}")
+    assert read.status == 404, f"expected 404 for the deleted subscription, got {shown(read)}"
+    listed = [row.get("id") for row in listed_hooks(api) if row.get("id") == gone.id]
+    assert not listed, f"expected {gone.id} absent from GET /webhooks after the delete"
+    shipment = driver.ship(stocked_order(factory)["id"])
+    got = wait_event(
+        webhook_receiver, live, "shipment.created", lambda d: d.get("id") == shipment["id"]
+    )
+    if not got:
+        pytest.skip(
+            "no shipment.created reached the live subscription; cannot judge the deleted one"
+        )
+    time.sleep(1.0)
+    stray = webhook_receiver.deliveries(gone.path)
+    assert not stray, (
+        f"expected no deliveries to the deleted subscription, got "
+        f"{[d.describe() for d in stray[:3]]}"
+    )
+
+
+@requirement("WHK-005")
+@pytest.mark.parametrize(
+    ("label", "body", "field_name"),
+    [
+        ("relative url", {"url": "not a url", "events": ["shipment.created"]}, "url"),
+        ("ftp url", {"url": "ftp://127.0.0.1/hook", "events": ["shipment.created"]}, "url"),
+        ("empty events", {"url": "RECEIVER", "events": []}, "events"),
+        ("unknown event type", {"url": "RECEIVER", "events": ["shipment.teleported"]}, "events"),
+    ],
+)
+def test_invalid_subscription_is_422(
+    hooks: Hooks, api: Any, label: str, body: dict[str, Any], field_name: str
+) -> None:
+    """createWebhook with a bad url, an empty events list or an unknown event type: 422
+    validation_failed naming the field."""
+    if body["url"] == "RECEIVER":
+        body = {**body, "url": hooks.receiver.url(hooks.receiver.new_path("invalid"))}
+    resp = hooks.post(body, hooks.factory.idempotency_key())
+    if resp.status in (200, 201) and isinstance(resp.json, dict) and resp.json.get("id"):
+        api.request("DELETE", f"/webhooks/{resp.json['id']}")
+    fields = error_fields(resp)
+    named = any(
+        f == field_name or f.startswith((f"{field_name}[", f"{field_name}.")) for f in fields
+    )
+    assert resp.status == 422 and error_code(resp) == "validation_failed" and named, (
+        f"expected 422 validation_failed naming {field_name} for a {label}, got {resp.status} "
+        f"{error_code(resp)!r} fields {sorted(fields)} ({shown(resp)})"
+    )
+
+
+@requirement("WHK-021")
+def test_each_subscription_gets_its_own_secret(hooks: Hooks) -> None:
+    """Two subscriptions get two different secrets."""
+    first = hooks.create(["shipment.created"], "one")
+    second = hooks.create(["shipment.created"], "two")
+    assert first.secret != second.secret, (
+        f"expected different secrets for {first.id} and {second.id}, got the same one"
+    )
+
+
+@requirement("WHK-022")
+def test_create_retry_returns_the_same_subscription(hooks: Hooks, api: Any) -> None:
+    """The same Idempotency-Key and body twice: the same id (200 or 201), one subscription."""
+    path = hooks.receiver.new_path("replay")
+    url = hooks.receiver.url(path)
+    body = {"url": url, "events": ["shipment.created"]}
+    key = hooks.factory.idempotency_key()
+    first, again = hooks.post(body, key), hooks.post(body, key)
+    ids = []
+    for resp in (first, again):
+        if isinstance(resp.json, dict) and isinstance(resp.json.get("id"), str):
+            ids.append(resp.json["id"])
+            hooks.created.append(Hook(resp.json["id"], path, url, ["shipment.created"], ""))
+    assert first.status == 201 and again.status in (200, 201), (
+        f"expected 201 then 200 (or 201), got {first.status} then {again.status} ({shown(again)})"
+    )
+    assert len(ids) == 2 and ids[0] == ids[1], f"expected the same id twice, got {ids}"
+    listed = [row.get("id") for row in listed_hooks(api) if row.get("url") == url]
+    assert len(listed) == 1, f"expected one subscription for the URL, got {listed}"
+
+
+# -- what a delivery looks like ------------------------------------------------------------------
+
+
+@requirement("WHK-006")
+def test_delivery_is_the_envelope_with_the_full_resource(
+    traffic: Traffic, spec: dict[str, Any], schema_validator: Any
+) -> None:
+    """Every delivery of the scenario is a POST of {event_id, event_type, created_at, data} with
+    data the full resource (with updated_at), valid against the spec's schema for its type."""
+    problems = [
+        p
+        for _, d in require_deliveries(traffic)
+        for p in payload_problems(d, spec, schema_validator)
+    ]
+    assert not problems, f"expected valid deliveries, got {len(problems)} problems: {problems[:3]}"
+
+
+@requirement("WHK-007")
+def test_signature_header_format(traffic: Traffic) -> None:
+    """Every delivery carries X-Webhook-Signature: t=<unix seconds>,v1=<64 lowercase hex>."""
+    problems = [p for _, d in require_deliveries(traffic) if (p := format_problem(d))]
+    assert not problems, f"expected well-formed signature headers, got {problems[:3]}"
+
+
+@requirement("WHK-008")
+def test_signature_is_hmac_over_the_raw_body(traffic: Traffic) -> None:
+    """Every delivery verifies: one v1 == hex(HMAC-SHA256(secret, "{t}." + raw body bytes))."""
+    problems = [p for h, d in require_deliveries(traffic) if (p := signature_problem(d, h.secret))]
+    assert not problems, f"expected every signature to verify, got {problems[:3]}"
+
+
+@requirement("WHK-009")
+def test_signature_timestamp_is_fresh(traffic: Traffic) -> None:
+    """Every delivery's t is within 300 s of when it arrived."""
+    problems = [p for _, d in require_deliveries(traffic) if (p := timestamp_problem(d))]
+    assert not problems, f"expected t within {TOLERANCE} s of arrival, got {problems[:3]}"
+
+
+# -- which events fire ---------------------------------------------------------------------------
+
+
+def one_event(traffic: Traffic, event_type: str, rid: str, match: Any = None) -> list[Delivery]:
+    got = [
+        d
+        for d in by_event(traffic.deliveries[traffic.main.path], event_type, rid)
+        if match is None or match(d.data)
+    ]
+    assert got, (
+        f"expected a {event_type} delivery for {rid} within {WAIT:.0f} s, got "
+        f"{arrived_types(traffic.deliveries[traffic.main.path])}"
+    )
+    return got
+
+
+@requirement("WHK-013")
+def test_shipment_created_fires_once_per_shipment(traffic: Traffic) -> None:
+    """Two shipments: each gives exactly one shipment.created event (one event_id) with the
+    shipment's id and order_id."""
+    for shipment in (traffic.shipped, traffic.voided):
+        got = one_event(traffic, "shipment.created", shipment["id"])
+        ids = {d.event_id for d in got}
+        assert len(ids) == 1, f"expected one shipment.created event for {shipment['id']}, got {ids}"
+        assert got[0].data.get("order_id") == shipment.get("order_id"), (
+            f"expected data.order_id {shipment.get('order_id')!r}, "
+            f"got {got[0].data.get('order_id')!r}"
+        )
+
+
+@requirement("WHK-014")
+def test_shipment_updated_fires_on_status_change_and_void(traffic: Traffic) -> None:
+    """Advancing to in_transit and voiding each deliver shipment.updated with the new state."""
+    one_event(
+        traffic,
+        "shipment.updated",
+        traffic.shipped["id"],
+        lambda d: d.get("status") == "in_transit",
+    )
+    one_event(
+        traffic,
+        "shipment.updated",
+        traffic.voided["id"],
+        lambda d: d.get("voided") is True or d.get("status") == "voided",
+    )
+
+
+@requirement("WHK-015")
+def test_order_cancelled_fires(traffic: Traffic) -> None:
+    """Cancelling an order through the API delivers order.cancelled with the cancelled order."""
+    got = one_event(traffic, "order.cancelled", str(traffic.cancelled.get("id")))
+    assert got[-1].data.get("status") == "cancelled", (
+        f"expected data.status cancelled, got {got[-1].data.get('status')!r}"
+    )
+
+
+@requirement("WHK-018")
+def test_only_subscribed_types_are_delivered(traffic: Traffic) -> None:
+    """A subscription to shipment.updated only gets only shipment.updated (the scenario also
+    ships, cancels and moves stock), and the three-type subscription only its three types."""
+    require_deliveries(traffic)
+    for hook in (traffic.main, traffic.narrow):
+        stray = [
+            d.describe() for d in traffic.deliveries[hook.path] if d.event_type not in hook.events
+        ]
+        assert not stray, f"expected only {hook.events} for {hook.id}, got {stray[:3]}"
+    assert traffic.deliveries[traffic.narrow.path], (
+        "expected the shipment.updated subscription to receive shipment.updated, got nothing"
+    )
+
+
+@requirement("WHK-019")
+def test_each_event_has_its_own_event_id(traffic: Traffic) -> None:
+    """Deliveries sharing an event_id carry the same event (type, resource, updated_at); the
+    scenario's different events have different event_ids."""
+    events: dict[Any, set[tuple[Any, Any, Any]]] = {}
+    for _, d in require_deliveries(traffic):
+        events.setdefault(d.event_id, set()).add(
+            (d.event_type, d.data.get("id"), d.data.get("updated_at"))
+        )
+    shared = {str(eid): sorted(map(str, seen)) for eid, seen in events.items() if len(seen) > 1}
+    assert not shared, f"expected one event per event_id, got several behind {shared}"
+    assert None not in events, "expected an event_id on every delivery, got one without"
+
+
+@requirement("WHK-020")
+def test_delivered_resources_are_also_polled(traffic: Traffic, api: Any) -> None:
+    """Each delivered shipment and order is served by GET /shipments (/orders) with
+    updated_since = its data.updated_at, with an updated_at at least as new."""
+    latest: dict[tuple[str, str], str] = {}
+    for _, d in require_deliveries(traffic):
+        prefix = str(d.event_type).split(".")[0]
+        if prefix not in ("order", "shipment"):
+            continue  # a type this scenario does not subscribe to (WHK-018 judges it)
+        resource = f"/{prefix}s"
+        stamp = d.data.get("updated_at")
+        key = (resource, str(d.data.get("id")))
+        if isinstance(stamp, str) and (key not in latest or stamp > latest[key]):
+            latest[key] = stamp
+    assert latest, "expected deliveries carrying data.id and data.updated_at, got none"
+    for (resource, rid), stamp in sorted(latest.items()):
+        walk = walk_list(api, resource, {"updated_since": stamp}, limit=200, max_pages=20)
+        assert walk.error is None, walk.error
+        rows = [row for _, row in walk.rows() if row.get("id") == rid]
+        assert rows, f"expected {rid} in GET {resource}?updated_since={stamp}, got it absent"
+        polled, pushed = parse_ts(rows[-1].get("updated_at")), parse_ts(stamp)
+        assert polled and pushed and polled >= pushed, (
+            f"expected updated_at at least {stamp}, got {rows[-1].get('updated_at')!r} "
+            f"(GET {resource}?updated_since={stamp}, {rid})"
+        )
+
+
+# -- retries -------------------------------------------------------------------------------------
+
+
+def failed_then_retried(
+    hooks: Hooks, driver: Any, factory: TestData
+) -> tuple[Hook, Delivery, Delivery]:
+    """Subscribes, answers 500 to the first delivery of a new shipment and returns (hook, the
+    failed attempt, the next delivery of that shipment); skips when no retry can be seen."""
+    receiver = hooks.receiver
+    hook = hooks.create(["shipment.created"], "retry")
+    receiver.fail_next(hook.path, 1, lambda d: d.event_type == "shipment.created")
+    shipment = driver.ship(stocked_order(factory)["id"])
+    first = wait_event(receiver, hook, "shipment.created", lambda d: d.get("id") == shipment["id"])
+    assert first and first[0].answered == 500, (
+        f"expected a shipment.created delivery for {shipment['id']} within {WAIT:.0f} s, got "
+        f"{arrived_types(receiver.deliveries(hook.path))}"
+    )
+    failed = first[0]
+    # A fresh t must be able to differ from the failed attempt's (whole seconds).
+    t, _ = signature_parts(failed.headers.get(SIGNATURE_HEADER))
+    start = int(t) if t and t.isdigit() else int(failed.arrived)
+    time.sleep(max(0.0, start + 2.05 - time.time()))
+    can_trigger = hasattr(driver, "retry_webhook_deliveries")
+    if can_trigger:
+        driver.retry_webhook_deliveries()
+    later = receiver.wait_for(
+        hook.path,
+        lambda d: d.seq > failed.seq and d.data.get("id") == shipment["id"],
+        timeout=TRIGGERED_WAIT if can_trigger else RETRY_WAIT,
+    )
+    if not later and not can_trigger:
+        pytest.skip(f"no retry arrived within {RETRY_WAIT:.0f} s and the driver cannot trigger one")
+    assert later, (
+        f"expected a retry of the shipment.created delivery answered 500 "
+        f"(event {failed.event_id!r}) "
+        f"after POST /sandbox/webhook-deliveries/retry, got none within {TRIGGERED_WAIT:.0f} s"
+    )
+    return hook, failed, later[0]
+
+
+@requirement("WHK-010")
+def test_failed_delivery_is_retried_with_the_same_event_id(
+    hooks: Hooks, driver: Any, factory: TestData
+) -> None:
+    """The receiver answers 500 to a shipment.created delivery: the server delivers that
+    shipment's event again, with the same event_id."""
+    _, failed, retry = failed_then_retried(hooks, driver, factory)
+    assert retry.event_id == failed.event_id and retry.event_type == failed.event_type, (
+        f"expected the retry to carry event_id {failed.event_id!r} ({failed.event_type}), got "
+        f"{retry.event_id!r} ({retry.event_type})"
+    )
+
+
+@requirement("WHK-011")
+def test_retry_is_signed_again_with_a_fresh_timestamp(
+    hooks: Hooks, driver: Any, factory: TestData
+) -> None:
+    """The retry (sent at least 2 s after the failed attempt's t) carries a later t, within
+    300 s of its arrival, and a v1 that verifies over its raw bytes."""
+    hook, failed, retry = failed_then_retried(hooks, driver, factory)
+    problems = [p for p in (signature_problem(retry, hook.secret), timestamp_problem(retry)) if p]
+    assert not problems, f"expected the retry signed afresh, got {problems}"
+    t_failed, _ = signature_parts(failed.headers.get(SIGNATURE_HEADER))
+    t_retry, _ = signature_parts(retry.headers.get(SIGNATURE_HEADER))
+    assert t_failed and t_retry and int(t_retry) > int(t_failed), (
+        f"expected the retry's t later than the failed attempt's t={t_failed}, got t={t_retry} "
+        f"(the retry arrived {retry.arrived - failed.arrived:.1f} s later)"
+    )
+
+
+# -- optional events -----------------------------------------------------------------------------
+
+
+@requirement("WHK-016")
+def test_inventory_updated_when_sent_is_well_formed(
+    hooks: Hooks, factory: TestData, spec: dict[str, Any], schema_validator: Any
+) -> None:
+    """A subscriber to inventory.updated gets, if the server sends it at all, a valid, signed
+    delivery with the full inventory item (stock is set for a new SKU to cause one)."""
+    hook = hooks.create(["inventory.updated"], "inventory")
+    sku = factory.sku(stock={factory.warehouse_ids[0]: 7})
+    got = wait_event(
+        hooks.receiver, hook, "inventory.updated", lambda d: d.get("sku") == sku, timeout=WAIT / 2
+    )
+    if not got:
+        pytest.skip("the server sent no inventory.updated for a stock change (it MAY not)")
+    d = got[0]
+    problems = payload_problems(d, spec, schema_validator)
+    problems += [
+        p for p in (format_problem(d), signature_problem(d, hook.secret), timestamp_problem(d)) if p
+    ]
+    assert not problems, f"expected inventory.updated per WHK-006..009, got {problems[:3]}"
+
+
+@requirement("WHK-017")
+def test_advanced_flow_events_fire_for_claimed_profiles(
+    hooks: Hooks,
+    api: Any,
+    driver: Any,
+    factory: TestData,
+    conformance_config: Any,
+    spec: dict[str, Any],
+    schema_validator: Any,
+    record_property: Any,
+) -> None:
+    """For each claimed profile among inbound, adjustments and returns: receiving an ASN,
+    recording an adjustment and receiving a return deliver inbound.received,
+    inventory.adjusted and return.received with the full, schema-valid resource."""
+    claimed = [p for p in OPTIONAL_EVENTS if p in conformance_config.profiles]
+    if not claimed:
+        # The rule is per claimed profile: with none claimed there is no event it asks for.
+        record_property(NOTE, "none of the inbound, adjustments and returns profiles is claimed")
+        return
+    hook = hooks.create([OPTIONAL_EVENTS[p] for p in claimed], "advanced")
+    warehouse = factory.warehouse_ids[0]
+    expected: list[tuple[str, str]] = []
+    if "inbound" in claimed:
+        sku = factory.sku(stock={warehouse: 0})
+        body = {
+            "reference": factory.unique("PO"),
+            "warehouse_id": warehouse,
+            "items": [{"sku": sku, "expected_quantity": 3}],
+        }
+        resp = api.request(
+            "POST",
+            "/inbound-shipments",
+            json=body,
+            headers={"Idempotency-Key": factory.idempotency_key()},
+        )
+        assert resp.status == 201 and isinstance(resp.json, dict), (
+            f"expected 201 for the inbound shipment, got {resp.describe()}"
+        )
+        driver.receive_inbound(resp.json["id"], [{"sku": sku, "received_quantity": 3}])
+        expected.append(("inbound.received", resp.json["id"]))
+    if "adjustments" in claimed:
+        adjustment = driver.adjust(factory.sku(stock={warehouse: 5}), warehouse, 1, "found")
+        expected.append(("inventory.adjusted", str(adjustment.get("id"))))
+    if "returns" in claimed:
+        order = stocked_order(factory)
+        driver.ship(order["id"])
+        line = order["items"][0]
+        returned = driver.receive_return(
+            order["id"],
+            [{"sku": line["sku"], "quantity": 1, "condition": "resellable", "restocked": True}],
+        )
+        expected.append(("return.received", str(returned.get("id"))))
+    for event_type, rid in expected:
+        got = wait_event(hooks.receiver, hook, event_type, lambda d, r=rid: d.get("id") == r)
+        assert got, (
+            f"expected a {event_type} delivery for {rid} within {WAIT:.0f} s, got "
+            f"{arrived_types(hooks.receiver.deliveries(hook.path))}"
+        )
+        problems = payload_problems(got[0], spec, schema_validator)
+        assert not problems, f"expected a full, valid {event_type} payload, got {problems[:3]}"

@@ -1,0 +1,342 @@
+"""Servers broken in exactly one way each, for the webhooks checks.
+
+Two kinds of break. Subscription-management breaks are ASGI middleware around the reference
+sandbox, like tests/kit/broken_polling.py. Delivery breaks change what the sandbox sends: the
+delivery worker runs inside the test process (tests/live_server.py serves the app in a thread),
+so `DeliveryBreak.install(app)` replaces the `_attempt` method of that one app's `Deliverer`
+instance (never the module, so servers running side by side keep their own behaviour). The
+product sandbox has no flags for any of this: broken servers live in tests/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import types
+import uuid
+from typing import Any, ClassVar
+
+import httpx
+from fulfillment_sandbox.delivery import sign
+from starlette.concurrency import run_in_threadpool
+
+from tests.kit.broken_polling import Middleware, Request, Response
+
+ALL_EVENTS = [
+    "shipment.created",
+    "shipment.updated",
+    "order.cancelled",
+    "inventory.updated",
+    "inbound.received",
+    "inventory.adjusted",
+    "return.received",
+]
+
+
+def sandbox_of(app: Any) -> Any:
+    """The Starlette sandbox app inside any stack of middleware."""
+    while not hasattr(app, "state"):
+        app = app.app
+    return app
+
+
+# -- delivery breaks ------------------------------------------------------------------------------
+
+
+class DeliveryBreak:
+    """Sends deliveries the way the sandbox does, except where a subclass overrides a step."""
+
+    # Whether the attempt counts as final whatever the receiver answered (no retries).
+    no_retry: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self.first_t: dict[int, int] = {}
+
+    def body(self, row: dict[str, Any], body: bytes) -> bytes:
+        return body
+
+    def skip(self, row: dict[str, Any], body: bytes) -> bool:
+        """True: pretend the delivery succeeded without sending it."""
+        return False
+
+    def signature(self, row: dict[str, Any], body: bytes) -> str:
+        return sign(row["secret"], int(time.time()), body)
+
+    @classmethod
+    def install(cls, app: Any) -> Any:
+        """Make `app`'s delivery worker broken this way; returns `app`."""
+        return install(app, [cls])
+
+
+def install(app: Any, classes: list[type[DeliveryBreak]]) -> Any:
+    """Make `app`'s delivery worker broken in each of these (independent) ways: bodies pass
+    through every break in turn, a delivery is skipped if any break skips it, the signature is
+    the first overriding break's, and no break retries if one does not."""
+    deliverer = sandbox_of(app).state.services.deliverer
+    breaks = [cls() for cls in classes] or [DeliveryBreak()]
+    signer = next(
+        (b for b in breaks if type(b).signature is not DeliveryBreak.signature), breaks[0]
+    )
+    no_retry = any(b.no_retry for b in breaks)
+
+    async def attempt(self: Any, row: dict[str, Any]) -> None:
+        assert self._client is not None
+        body = row["body"].encode("utf-8")
+        for brk in breaks:
+            body = brk.body(row, body)
+        status: int | None = None
+        error: str | None = None
+        if any(brk.skip(row, body) for brk in breaks):
+            status = 200
+        else:
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "broken-sandbox-webhooks/1",
+                "X-Webhook-Signature": signer.signature(row, body),
+            }
+            try:
+                response = await self._client.post(row["url"], content=body, headers=headers)
+                status = response.status_code
+            except httpx.HTTPError as exc:
+                error = type(exc).__name__
+        ok = status is not None and 200 <= status < 300
+        attempts = len(self.schedule) + 1 if no_retry else row["attempts"]
+        await run_in_threadpool(self._record, row["id"], attempts, ok, status, error)
+
+    deliverer._attempt = types.MethodType(attempt, deliverer)
+    return app
+
+
+def envelope(body: bytes) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(body)
+    return value
+
+
+def compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class SignsReserializedJson(DeliveryBreak):
+    """Sends pretty-printed JSON but signs the compact re-serialization of it, not the raw bytes
+    (a receiver that re-serializes would verify; one that checks the raw bytes cannot)."""
+
+    def body(self, row: dict[str, Any], body: bytes) -> bytes:
+        return json.dumps(envelope(body), indent=2).encode()
+
+    def signature(self, row: dict[str, Any], body: bytes) -> str:
+        return sign(row["secret"], int(time.time()), compact(envelope(body)))
+
+
+class StaleTimestamp(DeliveryBreak):
+    """Signs correctly, but with a t ten minutes in the past."""
+
+    def signature(self, row: dict[str, Any], body: bytes) -> str:
+        return sign(row["secret"], int(time.time()) - 600, body)
+
+
+class SignatureWithoutTimestamp(DeliveryBreak):
+    """X-Webhook-Signature: v1=<hex> only (the HMAC of the body alone), no t."""
+
+    def signature(self, row: dict[str, Any], body: bytes) -> str:
+        digest = hmac.new(row["secret"].encode(), body, hashlib.sha256).hexdigest()
+        return f"v1={digest}"
+
+
+class SpacedSignatureHeader(DeliveryBreak):
+    """A valid signature written `t=<t>, v1=<hex>` (with a space)."""
+
+    def signature(self, row: dict[str, Any], body: bytes) -> str:
+        return sign(row["secret"], int(time.time()), body).replace(",", ", ")
+
+
+class EventIdChangesOnRetry(DeliveryBreak):
+    """Every retry carries a new event_id."""
+
+    def body(self, row: dict[str, Any], body: bytes) -> bytes:
+        if row["attempts"] == 0:
+            return body
+        return compact({**envelope(body), "event_id": f"evt_retry{uuid.uuid4().hex[:12]}"})
+
+
+class NoRetryAfter500(DeliveryBreak):
+    """A failed delivery is never tried again."""
+
+    no_retry = True
+
+
+class RetryKeepsFirstSignature(DeliveryBreak):
+    """A retry reuses the first attempt's t (and so its signature)."""
+
+    def signature(self, row: dict[str, Any], body: bytes) -> str:
+        t = self.first_t.setdefault(row["id"], int(time.time()))
+        return sign(row["secret"], t, body)
+
+
+class ThinPayload(DeliveryBreak):
+    """shipment.created and inventory.updated carry only the resource's id."""
+
+    def body(self, row: dict[str, Any], body: bytes) -> bytes:
+        event = envelope(body)
+        if event["event_type"] not in ("shipment.created", "inventory.updated"):
+            return body
+        data = event["data"]
+        key = "id" if "id" in data else "sku"
+        return compact({**event, "data": {key: data[key]}})
+
+
+class AmericanCancelSpelling(DeliveryBreak):
+    """order.cancelled goes out as event_type `order.canceled`."""
+
+    def body(self, row: dict[str, Any], body: bytes) -> bytes:
+        event = envelope(body)
+        if event["event_type"] != "order.cancelled":
+            return body
+        return compact({**event, "event_type": "order.canceled"})
+
+
+class SharedEventId(DeliveryBreak):
+    """Every event of a subscription carries the same event_id."""
+
+    def body(self, row: dict[str, Any], body: bytes) -> bytes:
+        return compact({**envelope(body), "event_id": "evt_always_the_same"})
+
+
+class FutureUpdatedAt(DeliveryBreak):
+    """Shipment events carry a data.updated_at an hour ahead of what polling serves."""
+
+    def body(self, row: dict[str, Any], body: bytes) -> bytes:
+        event = envelope(body)
+        if not str(event["event_type"]).startswith("shipment."):
+            return body
+        return compact({**event, "data": {**event["data"], "updated_at": "2099-01-01T00:00:00Z"}})
+
+
+class VoidNotAnnounced(DeliveryBreak):
+    """A void sends no shipment.updated (status changes still do)."""
+
+    def skip(self, row: dict[str, Any], body: bytes) -> bool:
+        event = envelope(body)
+        return bool(event["event_type"] == "shipment.updated" and event["data"].get("voided"))
+
+
+class InboundNotAnnounced(DeliveryBreak):
+    """inbound.received is never sent."""
+
+    def skip(self, row: dict[str, Any], body: bytes) -> bool:
+        return bool(envelope(body)["event_type"] == "inbound.received")
+
+
+# -- subscription-management breaks ----------------------------------------------------------------
+
+
+def is_create(request: Request) -> bool:
+    return request.method == "POST" and request.path == "/webhooks"
+
+
+class SecretShownAgain(Middleware):
+    """GET /webhooks/{id} shows the subscription's secret again."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.secrets: dict[str, str] = {}
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        body = response.json
+        if is_create(request) and isinstance(body, dict) and "secret" in body:
+            self.secrets[str(body.get("id"))] = str(body["secret"])
+        elif request.method == "GET" and request.path.startswith("/webhooks/"):
+            hook_id = request.path.rsplit("/", 1)[-1]
+            if isinstance(body, dict) and hook_id in self.secrets:
+                return response.with_json({**body, "secret": self.secrets[hook_id]})
+        return response
+
+
+class CreateWithoutKeyAccepted(Middleware):
+    """POST /webhooks without Idempotency-Key creates the subscription anyway."""
+
+    async def handle(self, request: Request) -> Response:
+        if is_create(request) and "idempotency-key" not in request.headers:
+            request = request.with_header("idempotency-key", uuid.uuid4().hex)
+        return await self.call(request)
+
+
+class CreatedWithoutCreatedAt(Middleware):
+    """The createWebhook answer has no created_at."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        body = response.json
+        if is_create(request) and isinstance(body, dict) and "created_at" in body:
+            return response.with_json({k: v for k, v in body.items() if k != "created_at"})
+        return response
+
+
+class DeleteIsNoOp(Middleware):
+    """DELETE /webhooks/{id} answers 204 but the subscription stays."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.method == "DELETE" and request.path.startswith("/webhooks/"):
+            return Response(204, [("x-request-id", "req_broken")])
+        return await self.call(request)
+
+
+class AnyUrlAccepted(Middleware):
+    """A url that is not an absolute http(s) URL is accepted (stored as a dead loopback URL)."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        if is_create(request) and isinstance(body, dict):
+            url = str(body.get("url"))
+            if not url.startswith(("http://", "https://")):
+                request = request.with_json({**body, "url": "http://127.0.0.1:9/dead"})
+        return await self.call(request)
+
+
+def _set_column(app: Any, hook_id: str, column: str, value: str) -> None:
+    db = sandbox_of(app).state.services.db
+    with db.write() as conn:
+        conn.execute(f"UPDATE webhooks SET {column} = ? WHERE id = ?", (value, hook_id))
+
+
+class OneSecretForAll(Middleware):
+    """Every subscription is signed with (and shown) the first subscription's secret."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.secret: str | None = None
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        body = response.json
+        if is_create(request) and isinstance(body, dict) and "secret" in body:
+            if self.secret is None:
+                self.secret = str(body["secret"])
+            elif body["secret"] != self.secret:
+                await run_in_threadpool(_set_column, self.app, body["id"], "secret", self.secret)
+                return response.with_json({**body, "secret": self.secret})
+        return response
+
+
+class DeliversEveryType(Middleware):
+    """Every subscription gets every event type, whatever it asked for."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        body = response.json
+        if is_create(request) and isinstance(body, dict) and isinstance(body.get("id"), str):
+            await run_in_threadpool(
+                _set_column, self.app, body["id"], "events", json.dumps(ALL_EVENTS)
+            )
+        return response
+
+
+class KeyIgnoredOnCreate(Middleware):
+    """createWebhook ignores the Idempotency-Key: a retry creates a second subscription."""
+
+    async def handle(self, request: Request) -> Response:
+        if is_create(request) and "idempotency-key" in request.headers:
+            request = request.with_header("idempotency-key", uuid.uuid4().hex)
+        return await self.call(request)
