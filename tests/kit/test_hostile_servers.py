@@ -61,7 +61,8 @@ def run_against(base_url: str, case: h.Hostile, tmp_path: Path) -> tuple[KitResu
         extra_args=[
             "--no-property-based",
             "--timeout",
-            KIT_TIMEOUT,
+            # The hanging server costs one timeout per GET /orders/{id}: keep that one short.
+            "1" if case.name == "hangs-on-orders" else KIT_TIMEOUT,
             "--report-html",
             str(html),
             "--junitxml",
