@@ -126,3 +126,65 @@ def test_messages_are_scrubbed() -> None:
     redaction.register_secret("sekrit_token_value")
     got = outcomes_of([check("a", ("ORD-001",), "failed", "sent sekrit_token_value whsec_abc123")])
     assert "sekrit_token_value" not in got["ORD-001"][1] and "whsec_abc123" not in got["ORD-001"][1]
+
+
+# -- killing the mutants a mutmut run of outcomes.py left alive ---------------------------------
+def test_a_requirement_after_an_untestable_one_is_still_judged() -> None:
+    catalogue = {
+        r.id: r
+        for r in [
+            req("API-001"),
+            req("API-013", testable=False, not_tested_reason="TLS"),
+            req("API-002"),
+        ]
+    }
+    result = aggregate(
+        [check("a", ("API-002",), "failed", "not JSON")], profiles=("core",), catalogue=catalogue
+    )
+    assert [(r.id, r.outcome) for r in result.requirements] == [
+        ("API-001", "skipped"),
+        ("API-002", "failed"),
+    ]
+    (listed,) = result.not_tested
+    assert (listed.id, listed.title, listed.level, listed.profile) == (
+        "API-013",
+        "title of API-013",
+        "MUST",
+        "core",
+    )
+
+
+def test_a_requirement_whose_checks_did_not_run_says_why() -> None:
+    got = outcomes_of([], not_run={"ORD-004": "property-based checks disabled"})
+    assert got["ORD-004"] == ("skipped", "property-based checks disabled")
+    assert got["ORD-005"] == ("skipped", "no check implemented")
+
+
+def test_several_failed_checks_are_counted_in_the_message() -> None:
+    got = outcomes_of(
+        [
+            check("a", ("ORD-001",), "failed", "first"),
+            check("b", ("ORD-001",), "failed", "second"),
+            check("c", ("ORD-001",), "failed", "third"),
+        ]
+    )
+    assert got["ORD-001"] == ("failed", "first (and 2 more failed checks)")
+    one_more = outcomes_of(
+        [check("a", ("ORD-001",), "failed", "first"), check("b", ("ORD-001",), "failed", "x")]
+    )
+    assert one_more["ORD-001"] == ("failed", "first (and 1 more failed check)")
+
+
+def test_a_result_names_its_requirement_and_checks() -> None:
+    result = aggregate(
+        [check("checks/test_x.py::t", ("ORD-001",), "passed")],
+        profiles=("core",),
+        catalogue=CATALOGUE,
+    )
+    first = result.requirements[0]
+    assert (first.id, first.title, first.checks) == (
+        "ORD-001",
+        "title of ORD-001",
+        ["checks/test_x.py::t"],
+    )
+    assert first.as_dict()["title"] == "title of ORD-001"
