@@ -53,7 +53,11 @@ def render(report: dict[str, Any]) -> str:
     )
     facts = [
         ("Target", report["target"]["base_url"]),
-        ("Profiles certified", ", ".join(report["profiles"])),
+        # "Certified" only when the verdict says so; otherwise these are what the vendor claimed.
+        (
+            "Profiles certified" if report["verdict"] == "conformant" else "Profiles claimed",
+            ", ".join(report["profiles"]),
+        ),
         ("Spec version", report["spec_version"]),
         ("Spec SHA-256", report["spec_sha256"]),
         ("Kit version", report["kit_version"]),
