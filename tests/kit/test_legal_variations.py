@@ -9,7 +9,7 @@ reference sandbox: every requirement that passes on the sandbox passes on the va
 sandbox is `conformant` (exit 0), so must the variant be.
 
 The gallery runs with `--no-property-based` (the Schemathesis part takes minutes per run); the
-120 requests/minute run is `slow` (the nox session `slow` runs it).
+120 requests/minute and 200 ms latency runs are `slow` (the nox session `slow` runs them).
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def test_kit_accepts_legal_variant(variant: v.LegalVariant, baseline: KitResult,
     assert_accepted(variant, result, baseline)
 
 
+@pytest.mark.slow  # about 700 sequential requests x 200 ms: some 150 s of waiting
 def test_kit_accepts_200ms_latency(baseline: KitResult, tmp_path: Path):
     variant = v.BY_NAME["latency-200ms"]
     with serve(variant.build(str(tmp_path / "sandbox.db"))) as url:
