@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.live_server import free_port
 
@@ -53,7 +52,6 @@ def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError("sandbox did not start")
 
 
-@pytest.mark.slow
 def test_acknowledged_orders_survive_kill_9(tmp_path: Path) -> None:
     db = tmp_path / "durable.sqlite3"
     port = free_port()
