@@ -13,7 +13,7 @@ from typing import Any
 
 from . import inventory, orders, webhooks
 from .errors import ApiError, not_found
-from .paging import ListQuery, list_page
+from .paging import ListQuery, equal_filters, list_page
 from .reference import warehouse_exists
 from .storage import Tx, dumps, new_id
 
@@ -58,15 +58,6 @@ def get(conn: sqlite3.Connection, partner: str, inbound_id: str) -> dict[str, An
 def list_inbound(
     conn: sqlite3.Connection, codec: Any, partner: str, query: ListQuery
 ) -> dict[str, Any]:
-    def conditions(filters: dict[str, Any]) -> tuple[list[str], list[Any]]:
-        where: list[str] = []
-        params: list[Any] = []
-        for name in ("reference", "warehouse_id", "status"):
-            if filters.get(name) is not None:
-                where.append(f"{name} = ?")
-                params.append(filters[name])
-        return where, params
-
     return list_page(
         conn,
         codec,
@@ -75,7 +66,7 @@ def list_inbound(
         id_column="id",
         partner=partner,
         query=query,
-        conditions=conditions,
+        conditions=equal_filters("reference", "warehouse_id", "status"),
         render=render,
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import webhooks
 from .errors import ApiError
-from .paging import ListQuery, list_page
+from .paging import ListQuery, equal_filters, list_page
 from .storage import Tx, new_id
 
 ADJUSTMENT_REASONS = ("damaged", "cycle_count", "lost", "found", "expired")
@@ -287,15 +287,6 @@ def render_adjustment(row: sqlite3.Row) -> dict[str, Any]:
 def list_adjustments(
     conn: sqlite3.Connection, codec: Any, partner: str, query: ListQuery
 ) -> dict[str, Any]:
-    def conditions(filters: dict[str, Any]) -> tuple[list[str], list[Any]]:
-        where: list[str] = []
-        params: list[Any] = []
-        for name in ("sku", "warehouse_id"):
-            if filters.get(name) is not None:
-                where.append(f"{name} = ?")
-                params.append(filters[name])
-        return where, params
-
     return list_page(
         conn,
         codec,
@@ -304,6 +295,6 @@ def list_adjustments(
         id_column="id",
         partner=partner,
         query=query,
-        conditions=conditions,
+        conditions=equal_filters("sku", "warehouse_id"),
         render=render_adjustment,
     )

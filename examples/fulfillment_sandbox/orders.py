@@ -14,7 +14,7 @@ from typing import Any
 
 from . import inventory, webhooks
 from .errors import ApiError, not_found
-from .paging import ListQuery, list_page
+from .paging import ListQuery, equal_filters, list_page
 from .reference import shipping_method, warehouse_exists
 from .storage import Tx, dumps, format_ms, new_id, parse_ms
 
@@ -111,15 +111,6 @@ def get(conn: sqlite3.Connection, partner: str, order_id: str) -> dict[str, Any]
 def list_orders(
     conn: sqlite3.Connection, codec: Any, partner: str, query: ListQuery
 ) -> dict[str, Any]:
-    def conditions(filters: dict[str, Any]) -> tuple[list[str], list[Any]]:
-        where: list[str] = []
-        params: list[Any] = []
-        for name in ("order_number", "reference", "status"):
-            if filters.get(name) is not None:
-                where.append(f"{name} = ?")
-                params.append(filters[name])
-        return where, params
-
     return list_page(
         conn,
         codec,
@@ -128,7 +119,7 @@ def list_orders(
         id_column="id",
         partner=partner,
         query=query,
-        conditions=conditions,
+        conditions=equal_filters("order_number", "reference", "status"),
         render=lambda row: render(conn, row),
     )
 

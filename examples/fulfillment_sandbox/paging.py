@@ -32,6 +32,16 @@ def normalise_since(value: str | None) -> str | None:
     return None if value is None else format_ms(parse_ms(value))
 
 
+def equal_filters(*names: str) -> Callable[[dict[str, Any]], tuple[list[str], list[Any]]]:
+    """The `conditions` of a list whose filters are plain equality on same-named columns."""
+
+    def conditions(filters: dict[str, Any]) -> tuple[list[str], list[Any]]:
+        present = [name for name in names if filters.get(name) is not None]
+        return [f"{name} = ?" for name in present], [filters[name] for name in present]
+
+    return conditions
+
+
 def list_page(
     conn: sqlite3.Connection,
     codec: CursorCodec,

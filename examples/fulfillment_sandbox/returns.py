@@ -13,7 +13,7 @@ from typing import Any
 
 from . import inventory, orders, webhooks
 from .errors import ApiError, not_found
-from .paging import ListQuery, list_page
+from .paging import ListQuery, equal_filters, list_page
 from .reference import warehouse_exists
 from .storage import Tx, dumps, new_id
 
@@ -50,15 +50,6 @@ def get(conn: sqlite3.Connection, partner: str, return_id: str) -> dict[str, Any
 def list_returns(
     conn: sqlite3.Connection, codec: Any, partner: str, query: ListQuery
 ) -> dict[str, Any]:
-    def conditions(filters: dict[str, Any]) -> tuple[list[str], list[Any]]:
-        where: list[str] = []
-        params: list[Any] = []
-        for name in ("order_id", "status"):
-            if filters.get(name) is not None:
-                where.append(f"{name} = ?")
-                params.append(filters[name])
-        return where, params
-
     return list_page(
         conn,
         codec,
@@ -67,7 +58,7 @@ def list_returns(
         id_column="id",
         partner=partner,
         query=query,
-        conditions=conditions,
+        conditions=equal_filters("order_id", "status"),
         render=lambda row: render(conn, row),
     )
 
