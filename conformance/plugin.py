@@ -177,6 +177,7 @@ class ConformanceRun:
         selected: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
         last: list[pytest.Item] = []
+        generated: list[pytest.Item] = []
         only = set(self.config.only)
         for item in items:
             ids = _ids(item)
@@ -202,10 +203,18 @@ class ConformanceRun:
                 deselected.append(item)
                 continue
             self.item_ids[item.nodeid] = ids
-            (last if _module_name(item).startswith(LAST_MODULE_PREFIX) else selected).append(item)
+            if _module_name(item).startswith(LAST_MODULE_PREFIX):
+                last.append(item)
+            elif _module_name(item) in PROPERTY_MODULES:
+                generated.append(item)
+            else:
+                selected.append(item)
         if deselected:
             config.hook.pytest_deselected(items=deselected)
-        items[:] = selected + last
+        # Scenario checks first, on a target the fuzzer has not yet filled with generated data
+        # (e.g. webhook subscriptions to dead URLs that every later event must be delivered to);
+        # then the property-based run; the cross-cutting checks last, over everything recorded.
+        items[:] = selected + generated + last
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
