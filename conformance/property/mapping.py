@@ -70,7 +70,8 @@ def requirements_for(
 def _only_unknown_fields(case: Any) -> bool:
     """Whether the case is negative only because it adds properties a closed object forbids."""
     meta = getattr(case, "_meta", None)
-    if meta is None:
+    # An unknown field needs an object to sit in: random bytes are a syntax fault (ERR-008).
+    if meta is None or not isinstance(getattr(case, "body", None), dict):
         return False
     data = meta.phase.data
     scenario = getattr(data, "scenario", None)

@@ -126,7 +126,8 @@ async def _read_body(request: Request, op: Operation) -> Any:
             )
         chunks.append(chunk)
     raw = b"".join(chunks)
-    if not raw.strip() and raw_type is None:
+    # Only a truly empty body is "no body": white space alone is not a JSON text (RFC 8259).
+    if not raw and raw_type is None:
         if op.body_required:
             raise ApiError(422, "validation_failed", "A JSON request body is required.")
         return _ABSENT
@@ -137,7 +138,7 @@ async def _read_body(request: Request, op: Operation) -> Any:
             "unsupported_media_type",
             f"Content-Type must be {' or '.join(op.media_types)}, got '{raw_type or ''}'.",
         )
-    if not raw.strip():
+    if not raw:
         if op.body_required:
             raise ApiError(422, "validation_failed", "A JSON request body is required.")
         return _ABSENT

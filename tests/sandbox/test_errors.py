@@ -107,3 +107,16 @@ def test_partners_never_see_each_other(acme: SpecClient, globex: SpecClient) -> 
     assert globex.create_order(order_body(), key="shared-key").status_code == 201
     # The same reference is allowed for another partner.
     assert globex.create_order(order_body(reference=order["reference"])).status_code == 201
+
+
+def test_a_white_space_body_is_invalid_json_not_no_body(acme: SpecClient) -> None:
+    """Found by the kit's fuzzing: `\\n` as the optional body of the ship control endpoint was
+    taken for "no body" and the order shipped."""
+    order = acme.post("/orders", json=order_body(), headers={"Idempotency-Key": "ws-1"}).json()
+    r = acme.post(
+        f"/sandbox/orders/{order['id']}/ship",
+        content=b"\n",
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+    assert acme.get(f"/orders/{order['id']}").json()["status"] == "received"
