@@ -77,6 +77,11 @@ def _common(run: argparse.ArgumentParser) -> None:
     run.add_argument("--timeout", help=OPTIONS["timeout"])
     run.add_argument("--only", action="append", default=[], metavar="ID", help=OPTIONS["only"])
     run.add_argument("--no-property-based", action="store_true", help=OPTIONS["no-property-based"])
+    run.add_argument("--webhook-listen", metavar="HOST:PORT", help=OPTIONS["webhook-listen"])
+    run.add_argument("--webhook-url", metavar="URL", help=OPTIONS["webhook-url"])
+    run.add_argument("--webhook-timeout", metavar="SECONDS", help=OPTIONS["webhook-timeout"])
+    run.add_argument("--probe-rate-limit", action="store_true", help=OPTIONS["probe-rate-limit"])
+    run.add_argument("--verbose", action="store_true", help=OPTIONS["verbose"])
 
 
 def _config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> Config:

@@ -49,9 +49,17 @@ OPTIONS: dict[str, str] = {
     "only": "run only the checks citing this requirement id (repeatable)",
     "no-property-based": "skip the Schemathesis checks",
     "run-id": "tag for everything this run creates (default: random)",
+    "webhook-listen": "HOST:PORT the kit's webhook receiver binds to (default 127.0.0.1:0)",
+    "webhook-url": "the public URL the target must deliver webhooks to (a tunnel, a routable"
+    " host); default: the receiver's own address",
+    "webhook-timeout": "seconds to wait for a webhook delivery (default: the spec's stated"
+    " deadline)",
+    "probe-rate-limit": "send a bounded burst to provoke a 429, so the rate-limit rules are"
+    " exercised",
+    "verbose": "print full tracebacks of failing checks",
 }
 REPEATABLE = ("profile", "only")
-FLAGS = ("no-property-based",)
+FLAGS = ("no-property-based", "probe-rate-limit", "verbose")
 
 
 class ConfigError(ValueError):
@@ -116,6 +124,16 @@ class Config:
     report_html: str | None = None
     only: tuple[str, ...] = ()
     property_based: bool = True
+    webhook_listen: str | None = None
+    webhook_url: str | None = None
+    webhook_timeout: float | None = None
+    probe_rate_limit: bool = False
+    verbose: bool = False
+
+    @property
+    def partial(self) -> bool:
+        """A run that left checks out on purpose: its verdict is `partial`, not a certificate."""
+        return bool(self.only) or not self.property_based
 
     @classmethod
     def from_sources(
@@ -156,9 +174,12 @@ class Config:
             raise ConfigError(f"the seed {seed_raw!r} is not an integer") from None
         max_rps = _positive("max-rps", max_rps_raw) if max_rps_raw is not None else None
         timeout = _positive("timeout", timeout_raw) if timeout_raw is not None else DEFAULT_TIMEOUT
-        no_property = value("no-property-based")
-        if isinstance(no_property, str):
-            no_property = no_property.strip().lower() not in ("", "0", "false", "no")
+        webhook_timeout_raw = value("webhook-timeout")
+        webhook_timeout = (
+            _positive("webhook-timeout", webhook_timeout_raw)
+            if webhook_timeout_raw is not None
+            else None
+        )
         config = cls(
             base_url=_check_base_url(str(base_url)),
             token=token or None,
@@ -172,7 +193,12 @@ class Config:
             report_json=value("report-json"),
             report_html=value("report-html"),
             only=tuple(value("only")),
-            property_based=not no_property,
+            property_based=not _flag(value("no-property-based")),
+            webhook_listen=value("webhook-listen") or None,
+            webhook_url=value("webhook-url") or None,
+            webhook_timeout=webhook_timeout,
+            probe_rate_limit=_flag(value("probe-rate-limit")),
+            verbose=_flag(value("verbose")),
         )
         redaction.register_secret(config.token)
         redaction.register_secret(config.second_token)
@@ -196,9 +222,21 @@ class Config:
             "report-html": self.report_html,
             "only": ",".join(self.only) or None,
             "no-property-based": None if self.property_based else "1",
+            "webhook-listen": self.webhook_listen,
+            "webhook-url": self.webhook_url,
+            "webhook-timeout": None if self.webhook_timeout is None else str(self.webhook_timeout),
+            "probe-rate-limit": "1" if self.probe_rate_limit else None,
+            "verbose": "1" if self.verbose else None,
         }
         env.update({env_name(name): text for name, text in optional.items() if text})
         return env
+
+
+def _flag(raw: Any) -> bool:
+    """A flag from an option (True/None) or a variable ("1", "true", "no", ...)."""
+    if isinstance(raw, str):
+        return raw.strip().lower() not in ("", "0", "false", "no")
+    return bool(raw)
 
 
 def _positive(name: str, raw: Any) -> float:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 from conformance import redaction
 from conformance.catalogue import Requirement
@@ -27,17 +29,32 @@ from conformance.catalogue import Requirement
 __all__ = [
     "CHECK_OUTCOMES",
     "OUTCOMES",
+    "NotExercised",
     "Aggregate",
     "CheckResult",
     "NotTested",
     "RequirementResult",
     "aggregate",
+    "not_exercised",
 ]
 
-OUTCOMES = ("passed", "failed", "warning", "skipped", "not_applicable")
-CHECK_OUTCOMES = ("passed", "failed", "skipped")
+OUTCOMES = ("passed", "failed", "warning", "skipped", "not_exercised", "not_applicable")
+CHECK_OUTCOMES = ("passed", "failed", "skipped", "not_exercised")
 CONFORMANT = "conformant"
 NOT_CONFORMANT = "not_conformant"
+PARTIAL = "partial"
+
+
+class NotExercised(pytest.skip.Exception):  # type: ignore[name-defined,misc]
+    """Raised by a check whose rule the run never met (no 429 was ever sent, no date field was
+    ever seen, every attempt was rate limited): the requirement is `not_exercised`, which is
+    shown in every report and does not block a verdict. A subclass of pytest's skip, so plain
+    pytest shows it as a skip with the reason."""
+
+
+def not_exercised(reason: str) -> NoReturn:
+    """End the check: what it judges never happened in this run (`reason` says what was seen)."""
+    raise NotExercised(msg=reason)
 
 
 @dataclass(frozen=True)
@@ -137,6 +154,10 @@ def _judge(requirement: Requirement, checks: Sequence[CheckResult]) -> tuple[str
         return outcome, message
     if skipped:
         return "skipped", skipped[0].message or "the check was skipped"
+    unexercised = [check for check in checks if check.outcome == "not_exercised"]
+    if len(unexercised) == len(checks):
+        return "not_exercised", unexercised[0].message or "the run never met what this rule judges"
+    checks = [check for check in checks if check.outcome == "passed"]
     notes = [check.message for check in checks if check.message]
     return "passed", "; ".join(notes) or f"{_plural(len(checks), 'check')} passed"
 

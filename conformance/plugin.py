@@ -23,7 +23,7 @@ from conformance import __version__, redaction
 from conformance.catalogue import MARKER, CatalogueError, catalogue, profile_of
 from conformance.config import FLAGS, OPTIONS, REPEATABLE, Config, ConfigError, env_name
 from conformance.http import HttpSession
-from conformance.outcomes import Aggregate, CheckResult, aggregate
+from conformance.outcomes import Aggregate, CheckResult, NotExercised, aggregate
 
 __all__ = ["RESULT_KEY", "SESSION_KEY", "ConformanceRun", "utc_now"]
 
@@ -236,6 +236,8 @@ class ConformanceRun:
         # The message is taken before the scrub below may flatten the report's structure.
         if report.failed or report.skipped:
             report.conformance_message = failure_message(report)  # type: ignore[attr-defined]
+        if call.excinfo is not None and call.excinfo.errisinstance(NotExercised):
+            report.conformance_outcome = "not_exercised"  # type: ignore[attr-defined]
         secrets = redaction.registered_secrets()
         if report.longrepr is not None and not isinstance(report.longrepr, tuple):
             text = str(report.longrepr)
@@ -253,7 +255,7 @@ class ConformanceRun:
         if ids is None:
             return
         previous = self.results.get(report.nodeid)
-        if previous is not None and previous.outcome in ("failed", "skipped"):
+        if previous is not None and previous.outcome in ("failed", "skipped", "not_exercised"):
             return  # the first failure or skip is the story
         text = getattr(report, "conformance_message", None) or failure_message(report)
         if report.failed:
@@ -262,6 +264,8 @@ class ConformanceRun:
         elif report.skipped:
             if hasattr(report, "wasxfail"):
                 outcome, message = "failed", "expected failure (xfail) is not allowed in a check"
+            elif getattr(report, "conformance_outcome", None) == "not_exercised":
+                outcome, message = "not_exercised", text
             else:
                 outcome, message = "skipped", text
         elif report.when == "call":
