@@ -29,9 +29,9 @@ from conformance.catalogue import Requirement
 __all__ = [
     "CHECK_OUTCOMES",
     "OUTCOMES",
-    "NotExercised",
     "Aggregate",
     "CheckResult",
+    "NotExercised",
     "NotTested",
     "RequirementResult",
     "aggregate",
