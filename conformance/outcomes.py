@@ -45,7 +45,7 @@ NOT_CONFORMANT = "not_conformant"
 PARTIAL = "partial"
 
 
-class NotExercised(pytest.skip.Exception):  # type: ignore[name-defined,misc]
+class NotExercised(pytest.skip.Exception):  # type: ignore[name-defined]
     """Raised by a check whose rule the run never met (no 429 was ever sent, no date field was
     ever seen, every attempt was rate limited): the requirement is `not_exercised`, which is
     shown in every report and does not block a verdict. A subclass of pytest's skip, so plain
