@@ -8,6 +8,7 @@ is here, so a run can be reproduced from the report header (seed, run id, kit ve
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -16,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance import redaction
-from conformance.catalogue import PROFILES
+from conformance.catalogue import PROFILES, catalogue
 
 __all__ = [
     "DEFAULT_MAX_RPS",
@@ -84,6 +85,9 @@ def resolve_profiles(requested: Iterable[str], *, second_token: str | None) -> t
         names = ["core", "security"] if second_token else ["core"]
     if "all" in names:
         names = list(PROFILES)
+    # Core is part of every certification: a server that claims only webhooks still has to
+    # create, read and cancel orders correctly, or the webhooks mean nothing.
+    names.append("core")
     unknown = sorted(set(names) - set(PROFILES))
     if unknown:
         raise ConfigError(
@@ -94,6 +98,49 @@ def resolve_profiles(requested: Iterable[str], *, second_token: str | None) -> t
             "the security profile needs a second partner's token: pass --second-token"
         )
     return tuple(profile for profile in PROFILES if profile in names)
+
+
+def check_only(ids: Iterable[str], profiles: Iterable[str]) -> tuple[str, ...]:
+    """The --only ids, each a testable requirement of a claimed profile, exactly as catalogued.
+
+    A typo must not become a run that checks nothing and says NOT CONFORMANT without a word.
+    """
+    known = catalogue()
+    claimed = set(profiles)
+    chosen: list[str] = []
+    for item in ids:
+        for requirement_id in (part.strip() for part in item.replace(",", " ").split()):
+            entry = known.get(requirement_id)
+            if entry is None:
+                raise ConfigError(_unknown_id(requirement_id, list(known)))
+            if not entry.testable:
+                raise ConfigError(
+                    f"--only {requirement_id}: the requirement is not testable from outside the"
+                    f" API ({(entry.not_tested_reason or 'see the catalogue').rstrip('.')})"
+                )
+            if entry.profile not in claimed:
+                raise ConfigError(
+                    f"--only {requirement_id}: it belongs to the {entry.profile} profile, which"
+                    f" this run does not claim (add --profile {entry.profile})"
+                )
+            if requirement_id not in chosen:
+                chosen.append(requirement_id)
+    return tuple(chosen)
+
+
+def _unknown_id(requirement_id: str, known: list[str]) -> str:
+    by_upper = {name.upper(): name for name in known}
+    exact_case = by_upper.get(requirement_id.upper())
+    nearest = (
+        [exact_case]
+        if exact_case
+        else [
+            by_upper[match]
+            for match in difflib.get_close_matches(requirement_id.upper(), list(by_upper), n=3)
+        ]
+    )
+    hint = f": did you mean {', '.join(nearest[:3])}?" if nearest else ""
+    return f"--only {requirement_id}: no such requirement id{hint} (ids are case-sensitive)"
 
 
 def _check_base_url(base_url: str) -> str:
@@ -174,6 +221,7 @@ class Config:
             raise ConfigError(f"the seed {seed_raw!r} is not an integer") from None
         max_rps = _positive("max-rps", max_rps_raw) if max_rps_raw is not None else None
         timeout = _positive("timeout", timeout_raw) if timeout_raw is not None else DEFAULT_TIMEOUT
+        profiles = resolve_profiles(value("profile"), second_token=second_token)
         webhook_timeout_raw = value("webhook-timeout")
         webhook_timeout = (
             _positive("webhook-timeout", webhook_timeout_raw)
@@ -184,7 +232,7 @@ class Config:
             base_url=_check_base_url(str(base_url)),
             token=token or None,
             second_token=second_token or None,
-            profiles=resolve_profiles(value("profile"), second_token=second_token),
+            profiles=profiles,
             driver_spec=str(value("driver") or "sandbox"),
             seed=seed,
             max_rps=max_rps,
@@ -192,7 +240,7 @@ class Config:
             run_id=str(value("run-id") or new_run_id()),
             report_json=value("report-json"),
             report_html=value("report-html"),
-            only=tuple(value("only")),
+            only=check_only(value("only"), profiles),
             property_based=not _flag(value("no-property-based")),
             webhook_listen=value("webhook-listen") or None,
             webhook_url=value("webhook-url") or None,

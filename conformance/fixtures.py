@@ -82,7 +82,7 @@ def http_session(
         max_rps=conformance_config.max_rps,
         spec=spec,
     )
-    _state(request).http = session
+    _state(request).attach_http(session)
     yield session
     session.close()
 

@@ -1,10 +1,12 @@
 """Turns per-check results into one outcome per requirement, a verdict and summary counts.
 
-The rules (plan/outline.md, "Outcomes"; conformance-kit.md, lesson 2):
+The rules (an outcome says only what was seen):
 - a check that passes is evidence its requirements pass; one that fails makes a MUST `failed` and
   a SHOULD or MAY `warning`; a skipped check makes its requirements `skipped` with the reason;
-- several checks for one requirement: a failure wins over a skip, a skip over a pass (a
-  requirement is verified only when every check of it ran and passed);
+- a check that never met what its rule judges (no 429 was ever sent, every attempt was rate
+  limited) makes its requirements `not_exercised`: shown in every report, not blocking;
+- several checks for one requirement: a failure wins over a skip, a skip over a pass, a pass over
+  not exercised (a requirement is verified only when every check of it ran, and one passed);
 - a requirement of a profile the vendor does not claim is `not_applicable`;
 - a testable requirement of a claimed profile with no check is `skipped` "no check implemented"
   (or the reason its checks were left out, e.g. --no-property-based);
@@ -12,7 +14,7 @@ The rules (plan/outline.md, "Outcomes"; conformance-kit.md, lesson 2):
 - `testable: false` requirements are not judged: they are listed under `not_tested` with the
   catalogue's reason.
 The verdict is `conformant` exactly when no MUST requirement of a claimed profile is `failed` or
-`skipped`.
+`skipped`; a run that left checks out on purpose (--only, --no-property-based) is `partial`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "NotTested",
     "RequirementResult",
     "aggregate",
+    "exit_code",
     "not_exercised",
 ]
 
@@ -63,8 +66,10 @@ class CheckResult:
 
     nodeid: str
     ids: tuple[str, ...]
-    outcome: str  # passed | failed | skipped
+    outcome: str  # passed | failed | skipped | not_exercised
     message: str = ""
+    # The exchanges behind a failure (conformance.evidence items), for the person fixing it.
+    evidence: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -76,6 +81,7 @@ class RequirementResult:
     outcome: str
     message: str
     checks: list[str] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The report's entry: exactly the fields of the JSON contract."""
@@ -86,6 +92,7 @@ class RequirementResult:
             "profile": self.profile,
             "outcome": self.outcome,
             "message": self.message,
+            "evidence": list(self.evidence),
         }
 
 
@@ -121,8 +128,9 @@ class Aggregate:
 
     @property
     def exit_code(self) -> int:
-        """0 conformant, 1 not (the CLI's contract; 2 is for configuration errors)."""
-        return 0 if self.conformant else 1
+        """The CLI's contract: 0 conformant; 1 not; a partial run 1 only when a MUST it ran
+        failed (2, configuration errors, is the CLI's own)."""
+        return exit_code(self.verdict, [result.as_dict() for result in self.requirements])
 
     def blocking(self) -> list[RequirementResult]:
         """The MUST requirements of claimed profiles that were failed or skipped."""
@@ -135,12 +143,26 @@ class Aggregate:
         ]
 
 
+def exit_code(verdict: str, requirements: Sequence[Mapping[str, Any]]) -> int:
+    """0 or 1 from a verdict and the report's requirement entries (see Aggregate.exit_code)."""
+    if verdict == PARTIAL:
+        failed = any(r["level"] == "MUST" and r["outcome"] == "failed" for r in requirements)
+        return 1 if failed else 0
+    return 0 if verdict == CONFORMANT else 1
+
+
 # The message of a requirement an --only run did not select (the console folds these).
 NOT_SELECTED = "not selected (--only)"
 
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _evidence(checks: Sequence[CheckResult]) -> list[dict[str, Any]]:
+    """The failed checks' evidence, the first check's first (at most three items)."""
+    items = [item for check in checks if check.outcome == "failed" for item in check.evidence]
+    return items[:3]
 
 
 def _judge(requirement: Requirement, checks: Sequence[CheckResult]) -> tuple[str, str]:
@@ -169,8 +191,13 @@ def aggregate(
     catalogue: Mapping[str, Requirement],
     only: Sequence[str] = (),
     not_run: Mapping[str, str] | None = None,
+    partial: bool = False,
 ) -> Aggregate:
-    """One outcome per testable requirement (catalogue order), the not-tested list, the verdict."""
+    """One outcome per testable requirement (catalogue order), the not-tested list, the verdict.
+
+    `partial`: the run left checks out on purpose (--only, --no-property-based), so its verdict
+    is `partial` whatever it found: it is evidence, not a certificate.
+    """
     by_id: dict[str, list[CheckResult]] = {}
     for result in results:
         for requirement_id in result.ids:
@@ -210,6 +237,7 @@ def aggregate(
                 outcome=outcome,
                 message=redaction.scrub(message),
                 checks=[check.nodeid for check in checks],
+                evidence=_evidence(checks) if outcome in ("failed", "warning") else [],
             )
         )
     summary = {name: 0 for name in OUTCOMES}
@@ -220,8 +248,9 @@ def aggregate(
         for result in requirements
         if result.profile in profiles
     )
+    verdict = NOT_CONFORMANT if blocked else CONFORMANT
     return Aggregate(
-        verdict=NOT_CONFORMANT if blocked else CONFORMANT,
+        verdict=PARTIAL if partial else verdict,
         profiles=tuple(profiles),
         requirements=requirements,
         not_tested=not_tested,

@@ -10,6 +10,7 @@ requirement (conformance-kit.md, "Every response").
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -17,10 +18,11 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement_mark
+from conformance.config import Config
 from conformance.driver import WarehouseDriver
 from conformance.factories import ReferenceData, TestData
-from conformance.http import ApiClient, ApiResponse
-from conformance.plugin import NOTE
+from conformance.http import ApiClient, ApiResponse, HttpSession, Throttle
+from conformance.outcomes import not_exercised
 from conformance.validation import SpecValidator
 
 # Decision 26: a money amount is a decimal string.
@@ -434,14 +436,58 @@ def rate_limited_envelope(
 
 # Rules about responses a server sends only when it chooses to (a 429; optional weights and
 # dimensions; date-only fields, which only the inbound profile has): a run that met none has
-# nothing to judge, and that is a pass with a note, not a gap. The kit never floods a server to
-# provoke a 429 (conformance-kit.md, lesson 5); the rate-limited variant in tests/kit does.
+# nothing to judge, so the rule is `not_exercised` (shown, not blocking), never `passed`. The
+# kit provokes a 429 only when asked (--probe-rate-limit): a shared sandbox is not to be flooded.
 CONDITIONAL_RULES = (
     rate_limited_retry_after,
     rate_limited_envelope,
     dates_without_time,
     units_stated,
 )
+# The probe's bounds: a burst of at most this many requests, stopping at the first 429.
+PROBE_MAX_REQUESTS = 1000
+PROBE_MAX_SECONDS = 60.0
+
+
+class _Impatient(Throttle):
+    """The probe's throttle: it does not slow down when X-RateLimit-Remaining reaches 0."""
+
+    def observe(self, headers: Any) -> None:
+        return None
+
+
+def probe_rate_limit(
+    counted: HttpSession, token: str, timeout: float
+) -> tuple[list[ApiResponse], str]:
+    """A bounded burst of GET /warehouses on a session of its own (no waiting on
+    X-RateLimit-Remaining, no retry of a 429) until the first 429: (the 429 seen, what the probe
+    did, for the report)."""
+    session = HttpSession(counted.base_url, timeout=timeout)
+    session.throttle = _Impatient(None)
+    try:
+        return _burst(ApiClient(session, token))
+    finally:
+        counted.count_external(session.requests_made)
+        session.close()
+
+
+def _burst(api: ApiClient) -> tuple[list[ApiResponse], str]:
+    first = api.request("GET", "/warehouses", retry_on_429=False)
+    remaining = (first.headers.get("x-ratelimit-remaining") or "").strip()
+    if remaining.isdigit() and int(remaining) >= PROBE_MAX_REQUESTS:
+        return [], (
+            f"the rate-limit probe did not run: the server advertises {remaining} requests left"
+            f" in its window, more than the probe's bound of {PROBE_MAX_REQUESTS}"
+        )
+    deadline = time.monotonic() + PROBE_MAX_SECONDS
+    sent, response = 1, first
+    while response.status != 429 and sent < PROBE_MAX_REQUESTS and time.monotonic() < deadline:
+        response = api.request("GET", "/warehouses", retry_on_429=False)
+        sent += 1
+    if response.status == 429:
+        return [response], f"the rate-limit probe met a 429 after {sent} requests"
+    return [], f"the rate-limit probe sent {sent} requests and met no 429"
+
 
 # -- the checks -------------------------------------------------------------------------------
 RULES = [
@@ -496,6 +542,15 @@ RULES = [
 
 
 @pytest.fixture(scope="module")
+def probed(conformance_config: Config, http_session: HttpSession) -> tuple[list[ApiResponse], str]:
+    """With --probe-rate-limit, the 429 the probe provoked (RATE-001/002 then have one to judge)."""
+    config = conformance_config
+    if not config.probe_rate_limit or not config.token:
+        return [], "no 429 was met (--probe-rate-limit provokes one)"
+    return probe_rate_limit(http_session, config.token, config.timeout)
+
+
+@pytest.fixture(scope="module")
 def baseline(
     api: ApiClient, run_id: str, driver: WarehouseDriver, reference_data: ReferenceData
 ) -> None:
@@ -533,20 +588,20 @@ def baseline(
 def test_every_response_of_the_run(
     rule: Rule,
     baseline: None,
+    probed: tuple[list[ApiResponse], str],
     recorded_responses: Callable[[], list[ApiResponse]],
     schema_validator: SpecValidator,
-    record_property: Callable[[str, object], None],
 ) -> None:
     """Judges every exchange recorded during the run (all checks, plus the baseline) by one rule."""
-    responses = recorded_responses()
+    responses = recorded_responses() + probed[0]
     judged, problems = rule(responses, schema_validator)
     if judged == 0 and rule in CONDITIONAL_RULES:
-        record_property(
-            NOTE,
-            f"not exercised: none of the run's {len(responses)} responses had what this"
-            " rule judges (it applies only when the server sends it)",
+        about_429 = rule in (rate_limited_retry_after, rate_limited_envelope)
+        probe = f"; {probed[1]}" if about_429 else ""
+        not_exercised(
+            f"none of the run's {len(responses)} responses had what this rule judges"
+            f" (it applies only when the server sends it){probe}"
         )
-        return
     if judged == 0:
         pytest.skip("no response of the run was of the kind this rule judges")
     if problems:

@@ -112,3 +112,29 @@ def test_unknown_profile_and_bad_driver(tmp_path: Path, refusing_url: str) -> No
     assert code == 2 and "unknown profile 'gold'" in one_sentence(stderr)
     code, stderr = run(tmp_path, "--base-url", refusing_url, "--driver", "no_such_module:X")
     assert code == 2 and "cannot be imported" in one_sentence(stderr)
+
+
+@pytest.mark.parametrize(
+    ("given", "named", "suggested"),
+    [
+        ("api-001", "--only api-001", "did you mean API-001?"),
+        ("API-999", "--only API-999: no such requirement id", "did you mean API-009"),
+        ("API-013", "--only API-013: the requirement is not testable", "TLS"),
+        ("WHK-001", "--only WHK-001: it belongs to the webhooks profile", "--profile webhooks"),
+    ],
+)
+def test_an_unusable_only_id_is_named_with_the_nearest_ids(
+    tmp_path: Path, given: str, named: str, suggested: str
+) -> None:
+    """A typo in --only must not become a run that checks nothing and says NOT CONFORMANT."""
+    code, stderr = run(tmp_path, "--base-url", "http://127.0.0.1:9/v1", "--only", given)
+    sentence = one_sentence(stderr)
+    assert code == 2
+    assert named in sentence and suggested in sentence, sentence
+
+
+def test_core_is_always_part_of_a_run() -> None:
+    from conformance.config import resolve_profiles
+
+    assert resolve_profiles(["webhooks"], second_token=None) == ("core", "webhooks")
+    assert resolve_profiles([], second_token="t") == ("core", "security")

@@ -100,6 +100,7 @@ def test_verdict_conformant_when_every_must_passed_even_with_warnings() -> None:
         "failed": 0,
         "warning": 1,
         "skipped": 0,
+        "not_exercised": 0,
         "not_applicable": 1,
     }
 
@@ -188,3 +189,66 @@ def test_a_result_names_its_requirement_and_checks() -> None:
         ["checks/test_x.py::t"],
     )
     assert first.as_dict()["title"] == "title of ORD-001"
+
+
+# -- not exercised, partial runs and the exit code --------------------------------------------
+def test_a_rule_never_exercised_is_not_exercised_and_does_not_block() -> None:
+    result = aggregate(
+        [
+            check("a", ("ORD-001",), "not_exercised", "no 429 was ever sent"),
+            *(check(f"x{n}", (rid,), "passed") for n, rid in enumerate(["ORD-004", "ORD-005"])),
+        ],
+        profiles=("core",),
+        catalogue=CATALOGUE,
+    )
+    got = {r.id: (r.outcome, r.message) for r in result.requirements}
+    assert got["ORD-001"] == ("not_exercised", "no 429 was ever sent")
+    assert result.summary["not_exercised"] == 1
+    # ORD-002/003 have no check: skipped, but they are SHOULD/MAY, so the verdict holds.
+    assert result.verdict == "conformant" and result.exit_code == 0
+
+
+def test_a_pass_wins_over_not_exercised_but_a_failure_wins_over_both() -> None:
+    got = outcomes_of(
+        [
+            check("a", ("ORD-001",), "not_exercised", "none seen"),
+            check("b", ("ORD-001",), "passed"),
+            check("c", ("ORD-004",), "not_exercised", "none seen"),
+            check("d", ("ORD-004",), "failed", "expected 404, got 200"),
+        ]
+    )
+    assert got["ORD-001"][0] == "passed"
+    assert got["ORD-004"] == ("failed", "expected 404, got 200")
+
+
+def test_a_partial_run_is_partial_and_exits_0_unless_a_must_it_ran_failed() -> None:
+    passing = [check("a", ("ORD-001",), "passed")]
+    result = aggregate(
+        passing, profiles=("core",), catalogue=CATALOGUE, only=("ORD-001",), partial=True
+    )
+    assert result.verdict == "partial" and result.exit_code == 0
+    failing = [check("a", ("ORD-001",), "failed", "expected 201, got 500")]
+    result = aggregate(
+        failing, profiles=("core",), catalogue=CATALOGUE, only=("ORD-001",), partial=True
+    )
+    assert result.verdict == "partial" and result.exit_code == 1
+    warned = [check("a", ("ORD-002",), "failed", "a SHOULD broke")]
+    result = aggregate(
+        warned, profiles=("core",), catalogue=CATALOGUE, only=("ORD-002",), partial=True
+    )
+    assert result.exit_code == 0
+
+
+def test_failed_requirements_carry_their_checks_evidence_and_passed_ones_none() -> None:
+    item = {"request": {"method": "POST"}, "response": {"status": 500}, "curl": "curl ..."}
+    result = aggregate(
+        [
+            CheckResult("a", ("ORD-001",), "failed", "expected 201, got 500", (item,)),
+            CheckResult("b", ("ORD-004",), "passed", "", (item,)),
+        ],
+        profiles=("core",),
+        catalogue=CATALOGUE,
+    )
+    entries = {r.id: r.as_dict() for r in result.requirements}
+    assert entries["ORD-001"]["evidence"] == [item]
+    assert entries["ORD-004"]["evidence"] == []
