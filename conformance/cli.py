@@ -15,6 +15,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,8 +30,10 @@ import httpx
 import pytest
 
 from conformance import __version__, redaction
-from conformance.config import OPTIONS, Config, ConfigError, env_name
+from conformance.config import OPTIONS, Config, ConfigError
 from conformance.driver import load_driver
+from conformance.outcomes import exit_code
+from conformance.plugin import fold
 
 __all__ = ["main", "preflight", "run_checks"]
 
@@ -175,15 +178,33 @@ def preflight(config: Config) -> None:
 
 # -- running the checks ------------------------------------------------------------------------
 class _ResultSink:
-    """Receives the JSON report from the plugin at the end of the pytest run."""
+    """The CLI's side of the pytest run: it gives the plugin a progress display, and receives
+    the JSON report and the closing console lines at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, own_output: bool) -> None:
+        self.own_output = own_output
         self.report: dict[str, Any] | None = None
+        self.closing: list[str] = []
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        from conformance.plugin import SESSION_KEY
+        from conformance.reports.progress import Progress
+
+        run = config.stash.get(SESSION_KEY, None)
+        if run is not None and self.own_output:
+            # One line rewritten in place on a terminal; a plain line per area in a CI log.
+            tty = sys.stdout.isatty() and not os.environ.get("CI")
+            width = shutil.get_terminal_size().columns if tty else 100
+            run.progress = Progress(sys.stdout, tty=tty, width=width)
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        from conformance.plugin import RESULT_KEY
+        from conformance.plugin import RESULT_KEY, SESSION_KEY
 
         self.report = config.stash.get(RESULT_KEY, None)
+        run = config.stash.get(SESSION_KEY, None)
+        if run is not None and self.own_output:
+            self.closing = run.closing_lines()
 
 
 @contextlib.contextmanager
@@ -219,13 +240,16 @@ def run_checks(
         # pyproject.toml, say) must not change the run.
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
+        # The kit speaks for itself (progress by area, a block per failed rule); pytest's own
+        # terminal output (dots, tracebacks, warnings) only with --verbose.
+        output = ["-q", "--tb=short"] if config.verbose else ["-p", "no:terminal"]
         args = [
             str(checks_dir),
             "-c",
             str(ini),
             "--rootdir",
             str(checks_dir.parent.parent),
-            "-q",
+            *output,
             "-p",
             "no:cacheprovider",
             "-p",
@@ -237,12 +261,16 @@ def run_checks(
         ]
         if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
             args += ["-p", "conformance.plugin"]
-        if junitxml:
-            args += ["--junitxml", junitxml, "-o", "junit_suite_name=fulfillment-conformance"]
         args += list(extra_args)
-        sink = _ResultSink()
+        sink = _ResultSink(own_output=not config.verbose)
         with _environment(config.to_env()):
             code = pytest.main(args, plugins=[sink])
+    for line in sink.closing:
+        print(line)
+    if junitxml and sink.report is not None:
+        from conformance.reports import junit
+
+        junit.write(sink.report, junitxml)
     return int(code), sink.report
 
 
@@ -253,7 +281,9 @@ def _finish(code: int, report: dict[str, Any] | None) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    return EXIT_CONFORMANT if report["verdict"] == "conformant" else EXIT_NOT_CONFORMANT
+    if report.get("interrupted"):
+        return _error("interrupted: the report covers only what ran before Ctrl-C.")
+    return exit_code(report["verdict"], report["requirements"])
 
 
 def _error(message: str) -> int:
@@ -267,15 +297,18 @@ def command_run(args: argparse.Namespace) -> int:
         preflight(config)
     except ConfigError as exc:
         return _error(str(exc))
-    print(
-        redaction.scrub(
-            f"fulfillment-conformance {__version__}: target {config.base_url},"
-            f" profiles {', '.join(config.profiles)}, run {config.run_id}, seed {config.seed}"
-        ),
-        flush=True,
+    header = (
+        f"fulfillment-conformance {__version__}: target {config.base_url},"
+        f" profiles {', '.join(config.profiles)}, run {config.run_id}, seed {config.seed}"
     )
+    print("\n".join(fold(redaction.scrub(header))), flush=True)
     code, report = run_checks(config, junitxml=args.junitxml)
-    for label, path in (("JSON report", config.report_json), ("HTML report", config.report_html)):
+    reports = (
+        ("JSON report", config.report_json),
+        ("HTML report", config.report_html),
+        ("JUnit", args.junitxml),
+    )
+    for label, path in reports:
         if path and report is not None:
             print(f"{label}: {path}")
     return _finish(code, report)
@@ -368,6 +401,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _error("interrupted.")
 
-
-# Names of the environment variables the run reads, for --help readers and docs.
-ENVIRONMENT = sorted(env_name(name) for name in OPTIONS)

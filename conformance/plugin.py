@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from collections.abc import Generator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +21,11 @@ from typing import Any
 import pytest
 
 from conformance import __version__, redaction
-from conformance.catalogue import MARKER, CatalogueError, catalogue, profile_of
+from conformance.catalogue import MARKER, PROFILES, CatalogueError, catalogue, profile_of
+from conformance.cleanup import RUN_ID_ENV, Cleanup, created_webhook_ids, sweep_webhooks
 from conformance.config import FLAGS, OPTIONS, REPEATABLE, Config, ConfigError, env_name
-from conformance.http import HttpSession
+from conformance.evidence import describe_exchange, pick_exchanges
+from conformance.http import ApiResponse, HttpSession
 from conformance.outcomes import Aggregate, CheckResult, NotExercised, aggregate
 
 __all__ = ["RESULT_KEY", "SESSION_KEY", "ConformanceRun", "utc_now"]
@@ -34,10 +37,20 @@ PROPERTY_MODULES = ("test_property_based",)
 PROPERTY_DISABLED = "property-based checks disabled (--no-property-based)"
 # The user_properties key under which a passing check leaves a note for the report.
 NOTE = "conformance_note"
+# The user_properties key under which a check hands over evidence it gathered itself (an
+# evidence item: request, response, curl), e.g. from a Schemathesis case the kit did not send.
+EVIDENCE = "conformance_evidence"
+# A check's own exchanges kept as candidate evidence (the newest; a failure is about those).
+MAX_OWN_EXCHANGES = 50
 MAX_MESSAGE_CHARS = 2000
 _EXCEPTION_PREFIX = re.compile(
     r"^(?:[\w.]*\.)?(?:AssertionError|RequestFailed|DriverError|Failed): "
 )
+
+
+def fold(line: str, width: int = 100) -> list[str]:
+    """One console line as lines of at most `width` columns (continuations indented)."""
+    return textwrap.wrap(line, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
 
 
 def utc_now() -> str:
@@ -110,6 +123,13 @@ def _module_name(item: pytest.Item) -> str:
     return Path(str(item.fspath)).stem
 
 
+def area_of(module: str) -> str:
+    """`test_orders` -> `orders`, `test_zz_responses` -> `responses`: what progress shows."""
+    name = module.removeprefix("test_")
+    name = name.removeprefix("zz_")
+    return name.replace("_", "-")
+
+
 def failure_message(report: pytest.TestReport) -> str:
     """The one message a report gives: the assertion text, without pytest's introspection."""
     longrepr = report.longrepr
@@ -147,13 +167,44 @@ class ConformanceRun:
         self.collection_errors: list[str] = []
         self.aggregate: Aggregate | None = None
         self.report: dict[str, Any] | None = None
+        self.cleanup: Cleanup | None = None
+        self.item_area: dict[str, str] = {}
+        self.progress: Any = None  # conformance.reports.progress.Progress, in the CLI's output
+        self._own: list[ApiResponse] = []
+        # The property-based phase runs partly in a subprocess: it tags what it creates with this.
+        os.environ[RUN_ID_ENV] = config.run_id
 
     @property
     def requests_made(self) -> int:
-        return self.http.requests_made if self.http is not None else 0
+        made = self.http.requests_made if self.http is not None else 0
+        return made + (self.cleanup.requests if self.cleanup is not None else 0)
+
+    def attach_http(self, session: HttpSession) -> None:
+        """The run's HTTP session: each check's exchanges are kept as its candidate evidence."""
+        self.http = session
+        session.listeners.append(self._keep_exchange)
+
+    def _keep_exchange(self, response: ApiResponse) -> None:
+        self._own.append(response)
+        if len(self._own) > MAX_OWN_EXCHANGES:
+            del self._own[0]
+
+    def _evidence(self, report: pytest.TestReport, message: str) -> list[dict[str, Any]]:
+        given = [value for name, value in report.user_properties if name == EVIDENCE]
+        items = [item for item in given if isinstance(item, dict)]
+        if not items:
+            everything = self.http.recorded() if self.http is not None else []
+            items = [
+                describe_exchange(response)
+                for response in pick_exchanges(message, self._own, everything)
+            ]
+        scrubbed: list[dict[str, Any]] = redaction.scrub_data(items)
+        return scrubbed
 
     def reproduce_line(self) -> str:
         profiles = " ".join(f"--profile {name}" for name in self.config.profiles)
+        if set(self.config.profiles) == set(PROFILES):
+            profiles = "--profile all"
         return (
             f"conformance kit {__version__}: run {self.config.run_id}, seed {self.config.seed};"
             f" reproduce with --seed {self.config.seed} {profiles}"
@@ -203,6 +254,7 @@ class ConformanceRun:
                 deselected.append(item)
                 continue
             self.item_ids[item.nodeid] = ids
+            self.item_area[item.nodeid] = area_of(_module_name(item))
             if _module_name(item).startswith(LAST_MODULE_PREFIX):
                 last.append(item)
             elif _module_name(item) in PROPERTY_MODULES:
@@ -215,6 +267,13 @@ class ConformanceRun:
         # (e.g. webhook subscriptions to dead URLs that every later event must be delivered to);
         # then the property-based run; the cross-cutting checks last, over everything recorded.
         items[:] = selected + generated + last
+        if self.progress is not None:
+            totals: dict[str, int] = {}
+            for item in items:
+                area = self.item_area.get(item.nodeid)
+                if area is not None:
+                    totals[area] = totals.get(area, 0) + 1
+            self.progress.start(totals)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -223,6 +282,7 @@ class ConformanceRun:
             )
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._own = []
         if item.nodeid in self.invalid:
             raise CatalogueError(self.invalid[item.nodeid])
 
@@ -235,7 +295,11 @@ class ConformanceRun:
         report = yield
         # The message is taken before the scrub below may flatten the report's structure.
         if report.failed or report.skipped:
-            report.conformance_message = failure_message(report)  # type: ignore[attr-defined]
+            message = failure_message(report)
+            report.conformance_message = message  # type: ignore[attr-defined]
+            if report.failed:
+                evidence = self._evidence(report, message)
+                report.conformance_evidence = evidence  # type: ignore[attr-defined]
         if call.excinfo is not None and call.excinfo.errisinstance(NotExercised):
             report.conformance_outcome = "not_exercised"  # type: ignore[attr-defined]
         secrets = redaction.registered_secrets()
@@ -274,19 +338,26 @@ class ConformanceRun:
             outcome, message = "passed", redaction.scrub("; ".join(notes))
         else:
             return
-        self.results[report.nodeid] = CheckResult(report.nodeid, ids, outcome, message)
+        evidence = tuple(getattr(report, "conformance_evidence", ()))
+        self.results[report.nodeid] = CheckResult(report.nodeid, ids, outcome, message, evidence)
+        if self.progress is not None and (report.when == "call" or outcome != "passed"):
+            self.progress.advance(self.item_area.get(report.nodeid, "checks"), outcome)
 
     # -- the end ------------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from conformance.reports import html_report, json_report
 
+        if self.progress is not None:
+            self.progress.finish()
+        self.cleanup = self._sweep()
         self.aggregate = aggregate(
             self.results.values(),
             profiles=self.config.profiles,
             catalogue=catalogue(),
             only=self.config.only,
             not_run=self.not_run,
+            partial=self.config.partial,
         )
         self.report = json_report.build(
             self.aggregate,
@@ -295,17 +366,42 @@ class ConformanceRun:
             finished_at=utc_now(),
             requests_made=self.requests_made,
         )
+        self.report["cleanup"] = self.cleanup.as_dict()
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            self.report["interrupted"] = True
         session.config.stash[RESULT_KEY] = self.report
         if self.config.report_json:
             json_report.write(self.report, self.config.report_json)
         if self.config.report_html:
             html_report.write(self.report, self.config.report_html)
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    def _sweep(self) -> Cleanup:
+        """Delete the webhook subscriptions this run created (conformance.cleanup)."""
+        created = created_webhook_ids(self.http.recorded()) if self.http is not None else []
+        if not created and "webhooks" not in self.config.profiles:
+            return Cleanup()  # nothing of ours can be subscribed
+        tokens = [t for t in (self.config.token, self.config.second_token) if t]
+        return sweep_webhooks(
+            self.config.base_url,
+            tokens,
+            run_id=self.config.run_id,
+            created_ids=created,
+            timeout=self.config.timeout,
+        )
+
+    def closing_lines(self) -> list[str]:
+        """The console's last words: the requirement summary, the cleanup, how to reproduce."""
         from conformance.reports import console
 
         if self.report is None:
-            return
-        for line in console.summary_lines(self.report, errors=self.collection_errors):
+            return []
+        lines = console.summary_lines(self.report, errors=self.collection_errors)
+        if self.cleanup is not None and (self.cleanup.deleted or self.cleanup.left):
+            lines.append(redaction.scrub(self.cleanup.describe()))
+        if self.report.get("interrupted"):
+            lines.append("interrupted: the outcomes above cover only what ran before Ctrl-C")
+        return [*lines, *fold(self.reproduce_line())]
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for line in self.closing_lines():
             terminalreporter.write_line(line)
-        terminalreporter.write_line(self.reproduce_line())

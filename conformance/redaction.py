@@ -19,7 +19,9 @@ MASK = "***"
 # `whsec_` secrets are created by the target during the run, so they cannot be registered ahead:
 # anything that looks like one is masked. An Authorization header value is masked whatever it is.
 _WHSEC = re.compile(r"whsec_[A-Za-z0-9_\-+/=.]+")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+# A credential has a digit or punctuation somewhere: "Bearer Authorization" in a rule's title is
+# prose, not a token (the run's own tokens are registered and masked whatever they look like).
+_BEARER = re.compile(r"(?i)(bearer\s+)(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}")
 # A short string would mask ordinary words ("a", "test"): only register real secrets.
 _MIN_SECRET_LENGTH = 6
 

@@ -2,7 +2,8 @@
 
 Scripts and CI recipes parse it, so its shape changes only with the design note. Beyond the
 note's fields it carries `not_tested` (requirements no black-box test can verify, with the
-reason), and `run_id` and `seed` (to reproduce the run).
+reason), `run_id` and `seed` (to reproduce the run), and on every requirement `evidence`: the
+requests and responses that decided it (often none), credentials masked.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 
 import fulfillment_spec
 
-from conformance import __version__, redaction
+from conformance import __version__
 from conformance.config import Config
 from conformance.outcomes import Aggregate
+from conformance.reports import scrubbed
 
 __all__ = ["build", "write"]
 
@@ -28,7 +30,7 @@ def build(
     finished_at: str,
     requests_made: int,
 ) -> dict[str, Any]:
-    """The report as a dict, secrets scrubbed."""
+    """The report as a dict, secrets scrubbed, `evidence` on every requirement (maybe [])."""
     report: dict[str, Any] = {
         "verdict": result.verdict,
         "kit_version": __version__,
@@ -45,13 +47,12 @@ def build(
         "run_id": config.run_id,
         "seed": config.seed,
     }
-    scrubbed: dict[str, Any] = redaction.scrub_data(report)
-    return scrubbed
+    return scrubbed(report)
 
 
 def write(report: dict[str, Any], path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(redaction.scrub_data(report), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(scrubbed(report), indent=2, ensure_ascii=False) + "\n"
     target.write_text(text, encoding="utf-8")
     return target

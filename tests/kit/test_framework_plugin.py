@@ -161,13 +161,14 @@ def test_only_runs_the_checks_citing_the_ids(
     assert got["ORD-002"] == ("skipped", "not selected (--only)")
 
 
-def test_claimed_profile_runs_its_checks(
+def test_claimed_profile_runs_its_checks_and_core_is_always_evaluated(
     pytester: pytest.Pytester, fake_catalogue: None, tmp_path: Path
 ) -> None:
+    """Claiming only inbound still runs core: a certificate always covers core."""
     pytester.makepyfile(test_checks=CHECKS)
     result = pytester.runpytest(*active_args(tmp_path, "--conformance-profile", "inbound"))
-    result.assert_outcomes(passed=1, deselected=5)
-    assert outcomes(tmp_path)["ORD-001"][0] == "not_applicable"
+    result.assert_outcomes(passed=3, failed=1, skipped=1, errors=1)
+    assert outcomes(tmp_path)["ORD-001"][0] == "passed"
 
 
 def test_driver_not_implemented_skips_the_check(

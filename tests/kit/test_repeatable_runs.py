@@ -1,0 +1,219 @@
+"""The kit as its users run it: again and again against one long-lived sandbox, interrupted with
+Ctrl-C, and read by a person when something fails.
+
+The sandbox here is a separate process on one database for the whole module, as a vendor's
+sandbox is: whatever one run leaves behind, the next run meets.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import fulfillment_spec
+import httpx
+import pytest
+
+from tests.kit import broken_orders as broken
+from tests.kit.conftest import ACME_TOKEN, GLOBEX_TOKEN
+from tests.kit.harness import kit_env, outcome, run_kit
+from tests.live_server import free_port, serve
+
+fulfillment_sandbox_app = pytest.importorskip("fulfillment_sandbox.app")
+pytestmark = pytest.mark.timeout(1200)
+
+RUNS = 3
+
+
+@pytest.fixture(scope="module")
+def long_lived_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`fulfillment-sandbox` in its own process, one database for every run of this module."""
+    workdir = tmp_path_factory.mktemp("long-lived")
+    port = free_port()
+    log = (workdir / "sandbox.log").open("wb")
+    command = [sys.executable, "-m", "fulfillment_sandbox", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--db", str(workdir / "sandbox.db"), "--log-level", "warning"]
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=kit_env())
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if listed_hooks(base_url, ACME_TOKEN) is not None:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def listed_hooks(base_url: str, token: str) -> list[dict[str, Any]]:
+    resp = httpx.get(
+        f"{base_url}/webhooks",
+        params={"limit": 100},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    resp.raise_for_status()
+    rows: list[dict[str, Any]] = resp.json()["data"]
+    return rows
+
+
+def every_partners_hooks(base_url: str) -> list[dict[str, Any]]:
+    return [*listed_hooks(base_url, ACME_TOKEN), *listed_hooks(base_url, GLOBEX_TOKEN)]
+
+
+def not_passed(report: dict[str, Any]) -> dict[str, str]:
+    return {
+        entry["id"]: f"{entry['outcome']}: {entry['message'][:300]}"
+        for entry in report["requirements"]
+        if entry["outcome"] not in ("passed", "not_exercised")
+    }
+
+
+def test_three_consecutive_full_runs_against_one_sandbox_are_all_conformant(
+    long_lived_sandbox: str, tmp_path: Path
+) -> None:
+    """Each run removes the subscriptions it made (the property-based ones included), so the
+    next run's webhook checks are not queued behind deliveries to dead receivers."""
+    seconds: list[float] = []
+    for run in range(1, RUNS + 1):
+        started = time.monotonic()
+        result = run_kit(
+            long_lived_sandbox,
+            ACME_TOKEN,
+            second_token=GLOBEX_TOKEN,
+            profiles=("all",),
+            extra_args=["--seed", str(run)],
+            tmp_path=tmp_path,
+        )
+        seconds.append(time.monotonic() - started)
+        assert result.exit_code == 0 and result.report["verdict"] == "conformant", (
+            f"run {run} of {RUNS}: expected conformant, got {result.report.get('verdict')}:"
+            f" {not_passed(result.report)} {result.stderr[-1500:]}"
+        )
+        left = every_partners_hooks(long_lived_sandbox)
+        assert left == [], f"run {run} left {len(left)} subscriptions: {left[:3]}"
+        assert result.report["cleanup"]["left"] == []
+    ratio = seconds[-1] / seconds[0]
+    print(f"\n{RUNS} full runs: {', '.join(f'{s:.1f} s' for s in seconds)}; last/first {ratio:.2f}")
+
+
+def test_an_interrupted_run_still_cleans_up_and_says_what_it_left(
+    long_lived_sandbox: str, tmp_path: Path
+) -> None:
+    """Ctrl-C while the run has subscriptions on the target: they are deleted, exit 2."""
+    command = [sys.executable, "-m", "conformance", "run", "--base-url", long_lived_sandbox]
+    command += ["--profile", "webhooks", "--no-property-based"]
+    command += ["--report-json", str(tmp_path / "interrupted.json")]
+    env = kit_env({"CONFORMANCE_TOKEN": ACME_TOKEN, "CI": "true"})
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not listed_hooks(long_lived_sandbox, ACME_TOKEN):
+            assert proc.poll() is None, f"the run ended before it subscribed: {proc.stderr}"
+            assert time.monotonic() < deadline, "the run never subscribed a receiver"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2, f"expected exit 2, got {proc.returncode}: {stderr[-1500:]}"
+    assert "interrupted" in stderr
+    assert "cleanup:" in stdout, stdout[-1500:]
+    assert listed_hooks(long_lived_sandbox, ACME_TOKEN) == []
+    report = json.loads((tmp_path / "interrupted.json").read_text(encoding="utf-8"))
+    assert report["interrupted"] is True and report["cleanup"]["left"] == []
+
+
+def test_a_failed_rule_carries_its_evidence_in_every_report(tmp_path: Path) -> None:
+    """A person reading the report gets the request, the response and a curl line; the console
+    block fits 100 columns and shows no traceback; JUnit holds every requirement id."""
+    app = fulfillment_sandbox_app.create_app(str(tmp_path / "sandbox.db"))
+    junit = tmp_path / "junit.xml"
+    html = tmp_path / "report.html"
+    with serve(broken.MissingShipToAccepted(app)) as url:
+        result = run_kit(
+            f"{url}/v1",
+            ACME_TOKEN,
+            extra_args=[
+                *("--only", "ORD-007", "--no-property-based"),
+                *("--junitxml", str(junit), "--report-html", str(html)),
+            ],
+            tmp_path=tmp_path,
+        )
+    report = result.report
+    assert outcome(report, "ORD-007") == "failed"
+    assert report["verdict"] == "partial" and result.exit_code == 1
+    entry = next(e for e in report["requirements"] if e["id"] == "ORD-007")
+    assert entry["evidence"], f"expected evidence for ORD-007, got none: {entry}"
+    item = entry["evidence"][0]
+    assert item["request"]["method"] == "POST" and "/orders" in item["request"]["url"]
+    assert item["response"]["status"] == 201
+    assert item["curl"].startswith("curl -X POST")
+    assert ACME_TOKEN not in json.dumps(report) + result.stdout + result.stderr
+
+    lines = result.stdout.splitlines()
+    assert "Traceback" not in result.stdout + result.stderr
+    too_wide = [line for line in lines if len(line) > 100]
+    assert not too_wide, f"expected lines of at most 100 columns, got {too_wide[:3]}"
+    assert any("ORD-007" in line for line in lines)
+
+    ids = {
+        case.get("name", "").split(" ", 1)[0] for case in ElementTree.parse(junit).iter("testcase")
+    }
+    catalogue = {entry["id"] for entry in fulfillment_spec.load_requirements()}
+    assert catalogue <= ids, f"JUnit lacks {sorted(catalogue - ids)[:5]}"
+    assert ACME_TOKEN not in junit.read_text(encoding="utf-8")
+    assert "ORD-007" in html.read_text(encoding="utf-8")
+
+
+def test_a_partial_run_that_passes_exits_0_and_is_not_a_certificate(
+    sandbox_url: str, tmp_path: Path
+) -> None:
+    result = run_kit(
+        sandbox_url,
+        ACME_TOKEN,
+        extra_args=["--only", "ORD-007", "--no-property-based"],
+        tmp_path=tmp_path,
+    )
+    assert result.exit_code == 0, result.stderr[-1500:]
+    assert result.report["verdict"] == "partial"
+    assert outcome(result.report, "ORD-007") == "passed"
+    assert "PARTIAL" in result.stdout
+
+
+def test_plain_pytest_still_gets_the_summary(sandbox_url: str, tmp_path: Path) -> None:
+    """The plugin under plain pytest (no CLI): pytest's own output plus the kit's summary."""
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "--pyargs", "conformance.checks.test_reference_data"),
+            *("-q", "-p", "no:cacheprovider", "--conformance-base-url", sandbox_url),
+        ],
+        capture_output=True,
+        text=True,
+        env=kit_env({"CONFORMANCE_TOKEN": ACME_TOKEN}),
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "== conformance: requirements ==" in done.stdout, done.stdout[-2000:]
