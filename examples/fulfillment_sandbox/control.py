@@ -110,16 +110,20 @@ def process_return(ctx: Ctx) -> Reply:
 
 
 async def retry_deliveries(ctx: Ctx) -> Reply:
-    """Every pending delivery of this partner is sent now, before the response (for tests)."""
+    """Every pending delivery of this partner is due now; the oldest of each subscription is sent
+    before the response (for tests), the rest right after by the delivery worker."""
     from starlette.concurrency import run_in_threadpool
 
     def mark_due() -> int:
         with transaction(ctx.services.db, ctx.partner) as tx:
             return webhooks.retry_now(tx)
 
-    await ctx.services.deliverer.settle()
+    deliverer = ctx.services.deliverer
+    # Let attempts in flight record their outcome first: recorded later, it would push its
+    # delivery back onto the schedule again. Only this partner's: others' are no reason to wait.
+    await deliverer.settle(ctx.partner)
     retried = await run_in_threadpool(mark_due)
-    await ctx.services.deliverer.deliver_due(ctx.partner)
+    await deliverer.deliver_due(ctx.partner)
     return Reply(200, {"retried": retried})
 
 

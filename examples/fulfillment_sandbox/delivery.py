@@ -5,12 +5,30 @@ Each attempt signs the exact bytes it sends, with a fresh timestamp:
 inside the body never changes between attempts. 2xx is success; anything else, timeouts included,
 is retried on the schedule (10 s, 1 m, 5 m, 30 m, then hourly for a day by default). Secrets and
 bodies are never logged.
+
+Scheduling is fair: one subscription's failures never delay another subscription's deliveries.
+
+* A pass takes the oldest due delivery of each subscription, never the oldest N overall: a dead
+  receiver with 30,000 deliveries backed up gets one turn per pass, like everyone else.
+* A subscription has at most one attempt in flight. A receiver that never answers holds one slot
+  for one timeout, and once a subscription is deleted or disabled nothing more is sent to it.
+* At most `concurrency` attempts run at once, and the loop never waits for them: each attempt is
+  a task of its own, which wakes the loop when it ends so that its subscription's next due
+  delivery goes at once.
+* Half of those slots are for subscriptions whose last attempt failed, half for the others
+  (two semaphores). However many receivers are down or hang, healthy subscriptions always have
+  slots of their own.
+
+A delivery that used up the whole schedule, at a subscription that had no successful delivery since
+that delivery's first attempt, disables the subscription (`webhooks.disable`): it gets no new
+events and GET /webhooks/{id} says when and why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import logging
@@ -20,10 +38,32 @@ from typing import Any
 import httpx
 from starlette.concurrency import run_in_threadpool
 
+from . import webhooks
 from .storage import Database
 
 DEFAULT_SCHEDULE: list[float] = [10.0, 60.0, 300.0, 1800.0] + [3600.0] * 24
+# Attempts in flight at once, all subscriptions together (half for failing ones). Each attempt
+# also takes a worker thread for its commit, so this stays well under the thread pool's 40 (the
+# API needs threads too).
+DEFAULT_CONCURRENCY = 16
 log = logging.getLogger("fulfillment_sandbox.webhooks")
+
+# The oldest due delivery of each active subscription, and whether that subscription's last
+# attempt failed. The subquery runs once per subscription and is one seek in the deliveries_next
+# index, so a pass costs the same whether 10 or 30,000 deliveries are due (ranking the due rows
+# with a window function would read them all, every pass).
+DUE_SQL = """
+SELECT d.id, d.webhook_id, d.attempts, w.partner, w.url, w.secret, e.body, e.id AS event_id,
+       COALESCE(w.last_failure_at, 0) > COALESCE(w.last_success_at, 0) AS failing
+FROM webhooks w
+JOIN deliveries d ON d.id = (
+    SELECT id FROM deliveries
+    WHERE webhook_id = w.id AND state = 'pending' AND next_attempt_at <= :now
+    ORDER BY next_attempt_at, id LIMIT 1)
+JOIN events e ON e.id = d.event_id
+WHERE w.deleted = 0 AND w.status = 'active' AND (:partner IS NULL OR w.partner = :partner)
+ORDER BY d.next_attempt_at, d.id
+"""
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -33,12 +73,21 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 class Deliverer:
     def __init__(
-        self, db: Database, schedule: list[float] | None = None, timeout: float = 5.0
+        self,
+        db: Database,
+        schedule: list[float] | None = None,
+        timeout: float = 5.0,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self.db = db
         self.schedule = list(schedule) if schedule else list(DEFAULT_SCHEDULE)
         self.timeout = timeout
-        self._inflight: set[int] = set()
+        self._healthy_slots = asyncio.Semaphore(concurrency - concurrency // 2)
+        self._failing_slots = asyncio.Semaphore(max(1, concurrency // 2))
+        # Subscriptions with an attempt in flight: webhook id -> (partner, the attempt's task).
+        self._busy: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        # One pass at a time, so a pass knows which subscriptions were busy when it queried.
+        self._pass_lock = asyncio.Lock()
         self._event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -53,10 +102,14 @@ class Deliverer:
         self._task = asyncio.create_task(self._run(), name="webhook-deliveries")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Stop the loop, then cancel the attempts in flight (their deliveries stay pending)."""
+        if self._task is not None:  # first, so that no pass starts new attempts meanwhile
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.gather(self._task, return_exceptions=True)
+        attempts = [task for _partner, task in self._busy.values()]
+        for task in attempts:
+            task.cancel()
+        await asyncio.gather(*attempts, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
 
@@ -69,49 +122,74 @@ class Deliverer:
     async def _run(self) -> None:
         assert self._event is not None
         while True:
+            # Woken by a commit that queued deliveries or by a finished attempt; the timeout picks
+            # up retries whose time has come. (Not asyncio.wait_for: on Python 3.11 it can swallow
+            # a cancellation that arrives as the event is set, and then stop() would never end.)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), timeout=0.5)
+                async with asyncio.timeout(0.5):
+                    await self._event.wait()
             self._event.clear()
             try:
-                await self.deliver_due()
+                await self._start_due()
             except Exception:  # keep the worker alive; the next tick retries
                 log.exception("webhook delivery pass failed")
 
-    # --- delivery --------------------------------------------------------------------------
+    # --- scheduling ------------------------------------------------------------------------
+
+    async def settle(self, partner: str | None = None, timeout: float = 10.0) -> None:
+        """Wait until the attempts now in flight (for `partner`'s subscriptions, or for all) have
+        ended and been recorded, so that a retry-now is not undone by an outcome recorded after it.
+        """
+        tasks = [task for owner, task in self._busy.values() if partner in (None, owner)]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    async def deliver_due(self, partner: str | None = None, timeout: float = 10.0) -> int:
+        """Send the oldest due delivery of each subscription (of `partner`) now, and wait until
+        every attempt in flight for them has ended (the retry-now endpoint answers after that).
+        Later due deliveries follow from the background loop. Returns how many were started."""
+        started = await self._start_due(partner)
+        await self.settle(partner, timeout)
+        return started
+
+    async def _start_due(self, partner: str | None = None) -> int:
+        """One pass: start the oldest due delivery of every idle subscription; never waits for
+        the attempts themselves."""
+        async with self._pass_lock:
+            busy = set(self._busy)
+            rows = await run_in_threadpool(self._due, partner)
+            # A subscription busy when the query ran is skipped even if its attempt has ended
+            # since: the row read may predate that attempt's outcome. Its end wakes the next pass.
+            idle = [row for row in rows if row["webhook_id"] not in busy]
+            for row in idle:
+                task = asyncio.create_task(self._send(row), name=f"webhook-delivery-{row['id']}")
+                self._busy[row["webhook_id"]] = (row["partner"], task)
+                task.add_done_callback(functools.partial(self._finished, row["webhook_id"]))
+            return len(idle)
 
     def _due(self, partner: str | None) -> list[dict[str, Any]]:
-        sql = (
-            "SELECT d.id, d.attempts, w.url, w.secret, e.body, e.id AS event_id "
-            "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id "
-            "JOIN events e ON e.id = d.event_id "
-            "WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.deleted = 0"
-        )
-        params: list[Any] = [time.time()]
-        if partner is not None:
-            sql += " AND w.partner = ?"
-            params.append(partner)
         with self.db.read() as conn:
-            rows = conn.execute(sql + " ORDER BY d.id LIMIT 200", params).fetchall()
+            rows = conn.execute(DUE_SQL, {"now": time.time(), "partner": partner}).fetchall()
         return [dict(row) for row in rows]
 
-    async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until no attempt is in flight (so its outcome is recorded before a retry-now)."""
-        deadline = time.monotonic() + timeout
-        while self._inflight and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+    async def _send(self, row: dict[str, Any]) -> None:
+        slots = self._failing_slots if row["failing"] else self._healthy_slots
+        async with slots:
+            await self._attempt(row)
 
-    async def deliver_due(self, partner: str | None = None) -> int:
-        rows = [
-            r for r in await run_in_threadpool(self._due, partner) if r["id"] not in self._inflight
-        ]
-        for row in rows:
-            self._inflight.add(row["id"])
-        try:
-            await asyncio.gather(*(self._attempt(row) for row in rows))
-        finally:
-            for row in rows:
-                self._inflight.discard(row["id"])
-        return len(rows)
+    def _finished(self, hook_id: str, task: asyncio.Task[None]) -> None:
+        del self._busy[hook_id]
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            # No wake-up: the delivery stays due and is tried on the next tick, not in a hot loop.
+            log.error("webhook delivery for %s failed to run", hook_id, exc_info=error)
+            return
+        if self._event is not None:
+            self._event.set()  # the subscription is free: its next due delivery can go now
+
+    # --- one attempt -----------------------------------------------------------------------
 
     async def _attempt(self, row: dict[str, Any]) -> None:
         assert self._client is not None
@@ -126,7 +204,7 @@ class Deliverer:
         try:
             response = await self._client.post(row["url"], content=body, headers=headers)
             status = response.status_code
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             error = type(exc).__name__
         ok = status is not None and 200 <= status < 300
         log.info("delivery %s of %s: %s", row["id"], row["event_id"], status or error)
@@ -135,16 +213,50 @@ class Deliverer:
     def _record(
         self, delivery_id: int, attempts: int, ok: bool, status: int | None, error: str | None
     ) -> None:
+        """Store one attempt's outcome: delivered, pending until the schedule's next step, or
+        failed; a failure that ends a retry window with no success in it disables the subscription.
+        """
+        now = time.time()
         attempts += 1
-        if ok:
-            state, next_at = "delivered", 0.0
-        elif attempts <= len(self.schedule):
-            state, next_at = "pending", time.time() + self.schedule[attempts - 1]
-        else:
-            state, next_at = "failed", 0.0
         with self.db.write() as conn:
+            # Deleting or disabling a subscription cancels its pending deliveries, so an attempt
+            # that was in flight then finds its delivery no longer pending and records nothing.
+            row = conn.execute(
+                "SELECT d.webhook_id, d.event_id, COALESCE(d.first_attempt_at, ?) AS first_at, "
+                "w.last_success_at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+                "WHERE d.id = ? AND d.state = 'pending'",
+                (now, delivery_id),
+            ).fetchone()
+            if row is None:
+                return
+            state, next_at = self._next_state(ok, attempts, now)
             conn.execute(
                 "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, "
-                "last_status = ?, last_error = ? WHERE id = ? AND state = 'pending'",
-                (state, attempts, next_at, status, error, delivery_id),
+                "first_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?",
+                (state, attempts, next_at, row["first_at"], status, error, delivery_id),
             )
+            hook_id = row["webhook_id"]
+            if ok:
+                conn.execute("UPDATE webhooks SET last_success_at = ? WHERE id = ?", (now, hook_id))
+            else:
+                conn.execute("UPDATE webhooks SET last_failure_at = ? WHERE id = ?", (now, hook_id))
+            if state == "failed" and (row["last_success_at"] or 0.0) < row["first_at"]:
+                reason = _disabled_reason(row["event_id"], attempts, status, error)
+                webhooks.disable(conn, self.db.stamp("webhooks"), hook_id, reason)
+
+    def _next_state(self, ok: bool, attempts: int, now: float) -> tuple[str, float]:
+        if ok:
+            return "delivered", 0.0
+        if attempts <= len(self.schedule):
+            return "pending", now + self.schedule[attempts - 1]
+        return "failed", 0.0
+
+
+def _disabled_reason(event_id: str, attempts: int, status: int | None, error: str | None) -> str:
+    """What GET /webhooks/{id} shows: no URL (it may carry a token) and no body."""
+    last = f"HTTP {status}" if status is not None else (error or "no answer")
+    return (
+        f"Retries exhausted: all {attempts} attempts to deliver event {event_id} failed "
+        f"(the last one: {last}) and no delivery succeeded in that time. Create a new "
+        "subscription to receive events again."
+    )

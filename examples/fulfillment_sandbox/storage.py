@@ -72,7 +72,8 @@ CREATE INDEX IF NOT EXISTS returns_poll ON returns (partner, updated_at, id);
 CREATE TABLE IF NOT EXISTS webhooks (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,
   secret TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-  deleted INTEGER NOT NULL DEFAULT 0);
+  deleted INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'active', disabled_at TEXT,
+  disabled_reason TEXT, last_success_at REAL, last_failure_at REAL);
 CREATE INDEX IF NOT EXISTS webhooks_poll ON webhooks (partner, updated_at, id);
 CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, type TEXT NOT NULL, created_at TEXT NOT NULL,
@@ -80,13 +81,26 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS deliveries (
   id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, webhook_id TEXT NOT NULL,
   state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL,
-  last_status INTEGER, last_error TEXT);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
+  last_status INTEGER, last_error TEXT, first_attempt_at REAL);
+-- The delivery worker asks, per subscription, for its oldest due delivery: one index seek each.
+CREATE INDEX IF NOT EXISTS deliveries_next ON deliveries (webhook_id, state, next_attempt_at);
+DROP INDEX IF EXISTS deliveries_due;
 CREATE TABLE IF NOT EXISTS idempotency (
   partner TEXT NOT NULL, key TEXT NOT NULL, operation TEXT NOT NULL, fingerprint TEXT NOT NULL,
   status_code INTEGER NOT NULL, resource_id TEXT, snapshot TEXT, error TEXT,
   created_at TEXT NOT NULL, PRIMARY KEY (partner, key));
 """
+
+# Columns added after a table was first released: (table, column, definition). SCHEMA creates a
+# new database with them; a database written by an older sandbox gets them by ALTER TABLE on open.
+ADDED_COLUMNS = (
+    ("webhooks", "status", "TEXT NOT NULL DEFAULT 'active'"),
+    ("webhooks", "disabled_at", "TEXT"),
+    ("webhooks", "disabled_reason", "TEXT"),
+    ("webhooks", "last_success_at", "REAL"),
+    ("webhooks", "last_failure_at", "REAL"),
+    ("deliveries", "first_attempt_at", "REAL"),
+)
 
 # Tables whose rows carry an `updated_at` clients poll on; each gets its own monotonic clock.
 STAMPED_TABLES = (
@@ -100,6 +114,14 @@ STAMPED_TABLES = (
     "returns",
     "webhooks",
 )
+
+
+def add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a database made by an older sandbox up to SCHEMA (see ADDED_COLUMNS)."""
+    for table, column, definition in ADDED_COLUMNS:
+        present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
 def format_ms(epoch_ms: int) -> str:
@@ -135,6 +157,7 @@ class Database:
         self._readers_lock = threading.Lock()
         self._writer = self._connect()
         self._writer.executescript(SCHEMA)
+        add_missing_columns(self._writer)
         for table in STAMPED_TABLES:
             row = self._writer.execute(f"SELECT MAX(updated_at) FROM {table}").fetchone()
             self._last_ms[table] = parse_ms(row[0]) if row[0] else 0

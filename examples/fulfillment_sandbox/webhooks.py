@@ -4,10 +4,15 @@ An event is written in the same transaction as the change that causes it (one `e
 one `deliveries` row per matching subscription), so a committed change always gets its event and a
 rolled-back one never does. `delivery.py` sends them. The secret is shown only by the create call
 (decision 31).
+
+A subscription is `active` until the delivery worker disables it (every attempt of a delivery
+failed for the whole retry schedule, with no success in between): a disabled subscription gets no
+new events, its pending deliveries are cancelled, and GET shows when and why.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 import sqlite3
@@ -18,7 +23,9 @@ from .errors import ApiError, not_found
 from .paging import ListQuery, list_page
 from .storage import Tx, dumps, new_id, now_iso
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Plain http is accepted only for receivers on this machine: any 127.0.0.0/8 address, ::1, or
+# localhost (which resolves to the loopback interface).
+LOOPBACK_NAMES = ("localhost",)
 
 
 def emit(tx: Tx, event_type: str, data: dict[str, Any]) -> None:
@@ -26,7 +33,9 @@ def emit(tx: Tx, event_type: str, data: dict[str, Any]) -> None:
     hooks = [
         row["id"]
         for row in tx.conn.execute(
-            "SELECT id, events FROM webhooks WHERE partner = ? AND deleted = 0", (tx.partner,)
+            "SELECT id, events FROM webhooks WHERE partner = ? AND deleted = 0 "
+            "AND status = 'active'",
+            (tx.partner,),
         )
         if event_type in _events(row["events"])
     ]
@@ -55,28 +64,46 @@ def _events(text: str) -> list[str]:
     return value
 
 
+def is_loopback(host: str | None) -> bool:
+    """True for localhost, any 127.0.0.0/8 address and ::1 (never for other private ranges)."""
+    if host is None:
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a DNS name: only the names above are known to be loopback
+        return False
+
+
 def check_url(url: str) -> None:
     """https anywhere; plain http only to the loopback interface (the sandbox's receivers)."""
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+    if parts.scheme == "http" and is_loopback(parts.hostname):
         return
     raise ApiError(
         422,
         "validation_failed",
-        "url must be https (the sandbox also accepts http://127.0.0.1 and http://localhost).",
+        "url must be https (the sandbox also accepts http to a loopback address: "
+        "127.0.0.0/8, [::1] or localhost).",
         field="url",
     )
 
 
 def render(row: sqlite3.Row) -> dict[str, Any]:
-    return {
+    hook: dict[str, Any] = {
         "id": row["id"],
         "url": row["url"],
         "events": _events(row["events"]),
         "created_at": row["created_at"],
+        "status": row["status"],
     }
+    if row["status"] == "disabled":
+        hook["disabled_at"] = row["disabled_at"]
+        hook["disabled_reason"] = row["disabled_reason"]
+    return hook
 
 
 def create(tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +117,13 @@ def create(tx: Tx, body: dict[str, Any]) -> dict[str, Any]:
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (hook_id, tx.partner, body["url"], dumps(events), secret, stamp, stamp),
     )
-    created = {"id": hook_id, "url": body["url"], "events": events, "created_at": stamp}
+    created = {
+        "id": hook_id,
+        "url": body["url"],
+        "events": events,
+        "created_at": stamp,
+        "status": "active",
+    }
     return {**created, "secret": secret}
 
 
@@ -110,6 +143,23 @@ def delete(tx: Tx, hook_id: str) -> None:
         (tx.stamp("webhooks"), hook_id),
     )
     tx.conn.execute(
+        "UPDATE deliveries SET state = 'cancelled' WHERE webhook_id = ? AND state = 'pending'",
+        (hook_id,),
+    )
+
+
+def disable(conn: sqlite3.Connection, stamp: str, hook_id: str, reason: str) -> None:
+    """Stop delivering to a subscription: it keeps existing (GET shows why) but gets nothing more.
+
+    `stamp` is the webhooks table's clock (`Database.stamp("webhooks")`), taken inside the caller's
+    write transaction; it becomes both `disabled_at` and `updated_at`.
+    """
+    conn.execute(
+        "UPDATE webhooks SET status = 'disabled', disabled_at = ?, disabled_reason = ?, "
+        "updated_at = ? WHERE id = ? AND status = 'active'",
+        (stamp, reason, stamp, hook_id),
+    )
+    conn.execute(
         "UPDATE deliveries SET state = 'cancelled' WHERE webhook_id = ? AND state = 'pending'",
         (hook_id,),
     )
@@ -135,7 +185,7 @@ def retry_now(tx: Tx) -> int:
     """Make every pending delivery of this partner due now (the retry-now control endpoint)."""
     cursor = tx.conn.execute(
         "UPDATE deliveries SET next_attempt_at = 0 WHERE state = 'pending' AND webhook_id IN "
-        "(SELECT id FROM webhooks WHERE partner = ? AND deleted = 0)",
+        "(SELECT id FROM webhooks WHERE partner = ? AND deleted = 0 AND status = 'active')",
         (tx.partner,),
     )
     tx.db.request_wake()
