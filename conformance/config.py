@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from conformance import redaction
 from conformance.catalogue import PROFILES, catalogue
+from conformance.webhook_receiver import check_webhook_options
 
 __all__ = [
     "DEFAULT_MAX_RPS",
@@ -222,6 +223,7 @@ class Config:
         max_rps = _positive("max-rps", max_rps_raw) if max_rps_raw is not None else None
         timeout = _positive("timeout", timeout_raw) if timeout_raw is not None else DEFAULT_TIMEOUT
         profiles = resolve_profiles(value("profile"), second_token=second_token)
+        check_webhook_options(value("webhook-listen"), value("webhook-url"))
         webhook_timeout_raw = value("webhook-timeout")
         webhook_timeout = (
             _positive("webhook-timeout", webhook_timeout_raw)

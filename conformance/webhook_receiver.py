@@ -1,19 +1,24 @@
-"""The kit's own webhook receiver: a threaded HTTP server on 127.0.0.1 that records deliveries.
+"""The kit's own webhook receiver: a threaded HTTP server that records deliveries.
 
 The webhooks checks subscribe a URL of this receiver through the API, make events happen and
-then read what arrived (conformance-kit.md): the raw body bytes exactly as sent (the signature is
-verified over them, never over re-serialized JSON), the headers, the arrival time and the status
-the receiver answered. `fail_next(n)` makes it answer 500 to the next `n` deliveries of one path,
+then read what arrived: the raw body bytes exactly as sent (the signature is verified over
+them, never over re-serialized JSON), the headers, the arrival time and the status the receiver
+answered. `fail_next(n)` makes it answer 500 to the next `n` deliveries of one path,
 to see the retry. Each subscription gets its own path, so deliveries are told apart by path.
 
-Only the loopback interface is served: a target must be able to reach 127.0.0.1 (the reference
-sandbox, or a vendor server on the same machine). Nothing here logs bodies or headers (a body may
-carry data; the secret never travels in a delivery, but the kit keeps quiet anyway).
+It binds 127.0.0.1 on a free port unless told otherwise (`--webhook-listen HOST:PORT`). A target
+on another machine delivers to a public URL (`--webhook-url`: a tunnel, a routable host) that
+forwards to the listen address; subscriptions then name that URL, and a path prefix the URL
+carries is removed again on arrival, whether or not the forwarder keeps it. Nothing here logs
+bodies or headers (a body may carry data; the secret never travels in a delivery, but the kit
+keeps quiet anyway).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import threading
 import time
 import uuid
@@ -21,10 +26,103 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
-__all__ = ["Delivery", "WebhookReceiver"]
+__all__ = [
+    "DEFAULT_LISTEN",
+    "DELIVERY_DEADLINE",
+    "Delivery",
+    "WebhookReceiver",
+    "check_webhook_options",
+    "parse_listen",
+    "public_url",
+]
 
 MAX_BODY = 5 * 1024 * 1024
+# WHK-024: the first delivery attempt of an event is made within this many seconds of the change
+# that caused it. The kit's default --webhook-timeout, so by default a missing delivery is late.
+DELIVERY_DEADLINE = 30.0
+DEFAULT_LISTEN = ("127.0.0.1", 0)  # loopback, a free port
+# A wildcard bind has no address to subscribe: a target on this machine reaches it on loopback.
+_WILDCARD_TO_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
+# -- the options --webhook-listen and --webhook-url -----------------------------------------------
+
+
+def _config_error(message: str) -> Exception:
+    # Imported here, not at the top: conformance.config may import this module to validate.
+    from conformance.config import ConfigError
+
+    return ConfigError(message)
+
+
+def parse_listen(value: str | None) -> tuple[str, int]:
+    """`HOST:PORT` (IPv6 in brackets: `[::1]:8080`; port 0 = a free port) -> (host, port).
+
+    None or empty -> DEFAULT_LISTEN. Raises ConfigError with one sentence when unusable.
+    """
+    if not value:
+        return DEFAULT_LISTEN
+    host, sep, port_text = value.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        host = ""  # an IPv6 address without brackets: its last group would pass for the port
+    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise _config_error(
+            f"--webhook-listen {value!r} is not HOST:PORT (for example 127.0.0.1:8080, "
+            f"0.0.0.0:8080 or [::1]:8080; port 0 picks a free port)"
+        )
+    return host, int(port_text)
+
+
+def public_url(value: str | None) -> str | None:
+    """The --webhook-url deliveries go to, without a trailing slash (None when not given).
+
+    Raises ConfigError with one sentence when it is not a plain http(s) base URL.
+    """
+    if not value:
+        return None
+    parts = urlsplit(value.strip())
+    try:
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        raise _config_error(f"--webhook-url {value!r} has an invalid port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _config_error(f"--webhook-url {value!r} is not an http:// or https:// URL")
+    if parts.username is not None or parts.query or parts.fragment:
+        # Subscriptions and reports show this URL: it must carry no credentials or extras.
+        raise _config_error(
+            f"--webhook-url for host {parts.hostname!r} must have no user, query or fragment"
+        )
+    return value.strip().rstrip("/")
+
+
+def check_webhook_options(listen: str | None, url: str | None) -> None:
+    """Validate --webhook-listen and --webhook-url together; raises ConfigError."""
+    parse_listen(listen)
+    public_url(url)
+
+
+def _url_host(host: str) -> str:
+    host = _WILDCARD_TO_LOOPBACK.get(host, host)
+    return f"[{host}]" if ":" in host else host
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 @dataclass(frozen=True)
@@ -79,6 +177,7 @@ class _State:
     changed: threading.Condition = field(init=False)
     deliveries: list[Delivery] = field(default_factory=list)
     failures: dict[str, list[Any]] = field(default_factory=dict)  # path -> [count, match]
+    prefix: str = ""  # the public URL's path, removed from arriving paths
 
     def __post_init__(self) -> None:
         self.changed = threading.Condition(self.lock)
@@ -112,6 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         arrived = time.time()
         path = self.path.split("?", 1)[0]
+        if state.prefix and path.startswith(state.prefix + "/"):
+            path = path[len(state.prefix) :]  # the forwarder kept the public URL's path
         with state.changed:
             delivery = Delivery(
                 path=path,
@@ -143,23 +244,43 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class WebhookReceiver:
-    """`start()`, `url_for(name)` -> a fresh URL, `deliveries(path)`, `wait_for(...)`, `stop()`."""
+    """`start()`, `url(new_path(name))` -> a fresh URL, `deliveries(path)`, `wait_for(...)`,
+    `stop()`.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._state = _State()
-        self._server = ThreadingHTTPServer((host, port), _Handler)
-        self._server.daemon_threads = True
+    `public` is the base URL subscriptions name when the target cannot reach the bind address
+    itself; `timeout` is how long `wait_for` waits unless told otherwise.
+    """
+
+    def __init__(
+        self,
+        host: str = DEFAULT_LISTEN[0],
+        port: int = DEFAULT_LISTEN[1],
+        *,
+        public: str | None = None,
+        timeout: float = DELIVERY_DEADLINE,
+    ) -> None:
+        self._state = _State(prefix=urlsplit(public).path.rstrip("/") if public else "")
+        server_class = _Server6 if _is_ipv6(host) else _Server
+        self._server = server_class((host, port), _Handler)
         self._server.state = self._state  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
         self.host = host
         self.port: int = self._server.server_address[1]
+        self.public = public.rstrip("/") if public else None
+        self.timeout = timeout
 
     def __repr__(self) -> str:
         return f"WebhookReceiver({self.base_url!r})"
 
     @property
+    def listen_url(self) -> str:
+        """The address the receiver itself is bound to (a wildcard shown as loopback)."""
+        return f"http://{_url_host(self.host)}:{self.port}"
+
+    @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """What subscriptions name: the public URL when there is one, else the bind address."""
+        return self.public or self.listen_url
 
     def start(self) -> WebhookReceiver:
         if self._thread is None:
@@ -213,11 +334,11 @@ class WebhookReceiver:
         match: Callable[[Delivery], bool] = lambda _d: True,
         *,
         count: int = 1,
-        timeout: float = 15.0,
+        timeout: float | None = None,
     ) -> list[Delivery]:
-        """Block until `count` deliveries to `path` satisfy `match` (or `timeout` seconds have
-        passed); returns those that did, possibly fewer than `count`."""
-        deadline = time.monotonic() + timeout
+        """Block until `count` deliveries to `path` satisfy `match` (or `timeout` seconds, by
+        default the receiver's, have passed); returns those that did, possibly fewer."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         with self._state.changed:
             while True:
                 found = [d for d in self._state.deliveries if d.path == path and match(d)]
