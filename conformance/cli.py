@@ -400,4 +400,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command_run(args)
     except KeyboardInterrupt:
         return _error("interrupted.")
-
