@@ -7,6 +7,12 @@ one `HttpSession` that times it out, caps the request rate, slows down when
 (the token must never travel to another host), caps the body it reads, counts every request, and
 records every exchange with the spec operation it belongs to, for the cross-cutting response
 checks. `ApiClient` is that session plus one partner's token.
+
+A 429 (or a 503 with Retry-After) is the server saying "not now", not its answer to the request:
+it is waited out and the request sent again, up to MAX_429_RETRIES times. A request still refused
+after that raises `RateLimited`, which ends the check as `not_exercised` instead of handing it a
+429 to judge as if it were the answer. Every attempt is recorded, so the rate-limit rules
+(RATE-001/002) still judge every 429 the run met.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import json as jsonlib
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -24,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance import redaction
+from conformance.outcomes import NotExercised
 
 __all__ = [
     "DEFAULT",
@@ -32,7 +39,9 @@ __all__ = [
     "ApiResponse",
     "HttpSession",
     "OperationIndex",
+    "RateLimited",
     "RequestFailed",
+    "is_rate_limited",
 ]
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -56,6 +65,24 @@ as the bearer token instead (for 401 checks: `token="not-a-valid-token"`)."""
 class RequestFailed(AssertionError):
     """No usable response (timeout, connection refused). An AssertionError, so the check fails
     with this one-line message instead of an httpx traceback."""
+
+
+class RateLimited(NotExercised, RequestFailed):
+    """Still 429 (or 503 with Retry-After) after MAX_429_RETRIES waits: the server never answered.
+
+    Uncaught, it ends the check as `not_exercised` with its message (the rule was never put to
+    the server). It is also a `RequestFailed`, so code that copes with a lost request (cleanup,
+    best-effort set-up) copes with this one the same way. `response` is the last refusal.
+    """
+
+    def __init__(self, message: str, response: ApiResponse) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+def is_rate_limited(status: int, retry_after: str | None) -> bool:
+    """A refusal to be waited out: any 429, or a 503 that says when to come back."""
+    return status == 429 or (status == 503 and retry_after is not None)
 
 
 class OperationIndex:
@@ -141,6 +168,11 @@ class ApiResponse:
         return self.content.decode("utf-8", errors="replace")
 
     @property
+    def rate_limited(self) -> bool:
+        """A 429, or a 503 with Retry-After: "not now", which no rule but RATE-* judges."""
+        return is_rate_limited(self.status, self.headers.get("retry-after"))
+
+    @property
     def content_type(self) -> str | None:
         """The media type without parameters, lower case (`application/json`)."""
         raw = self.headers.get("content-type")
@@ -180,10 +212,11 @@ class Throttle:
         self._next_slot = 0.0
         self._paused_until = 0.0
 
-    def wait(self) -> None:
+    def wait(self, *, polite: bool = True) -> None:
+        """Wait for this request's slot; `polite=False` ignores the X-RateLimit-Remaining pause."""
         with self._lock:
             now = time.monotonic()
-            start = max(now, self._paused_until)
+            start = max(now, self._paused_until) if polite else now
             if self.max_rps:
                 start = max(start, self._next_slot)
                 self._next_slot = start + 1.0 / self.max_rps
@@ -262,6 +295,9 @@ class HttpSession:
         self._requests_made = 0
         self._recorded: list[ApiResponse] = []
         self.dropped_records = 0
+        # Called with every exchange as it is recorded (the plugin keeps each check's own, as
+        # evidence for its report entry, however many the run has recorded in all).
+        self.listeners: list[Callable[[ApiResponse], None]] = []
 
     @property
     def requests_made(self) -> int:
@@ -287,6 +323,8 @@ class HttpSession:
                 self._recorded.append(response)
             else:
                 self.dropped_records += 1
+        for listener in list(self.listeners):
+            listener(response)
 
     def send(
         self,
@@ -299,6 +337,7 @@ class HttpSession:
         auth: str,
         retry_on_429: bool,
         timeout: float | None,
+        polite: bool = True,
     ) -> ApiResponse:
         if path.startswith(("http://", "https://")):
             if not path.startswith(self.base_url + "/"):
@@ -311,16 +350,19 @@ class HttpSession:
         attempts = 0
         while True:
             attempts += 1
-            self.throttle.wait()
+            self.throttle.wait(polite=polite)
             response = self._send_once(method, url, path, headers, content, params, timeout)
             response.auth = auth
             if matched:
                 response.operation_id, response.path_template = matched
             self._record(response)
             self.throttle.observe(response.headers)
-            if response.status != 429 or not retry_on_429 or attempts > MAX_429_RETRIES:
+            if not response.rate_limited or not retry_on_429:
                 return response
-            # A 429 is never stored by the server (decision 7), so retrying any method is safe.
+            if attempts > MAX_429_RETRIES:
+                raise RateLimited(_refused(response, attempts - 1), response)
+            # A refused request was not processed (decision 7: a 429 is never stored), so
+            # sending it again is safe whatever the method.
             time.sleep(retry_after_seconds(response.headers.get("retry-after")))
 
     def _send_once(
@@ -390,6 +432,14 @@ class HttpSession:
         return b"".join(chunks), False
 
 
+def _refused(response: ApiResponse, retries: int) -> str:
+    """`rate limited: 429 after 5 retries on POST /orders` (the check's not_exercised reason)."""
+    path = response.path.split("?", 1)[0]
+    return redaction.scrub(
+        f"rate limited: {response.status} after {retries} retries on {response.method} {path}"
+    )
+
+
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """Drop None values so `params={"cursor": None}` means "no cursor"."""
     if params is None:
@@ -439,11 +489,16 @@ class ApiClient:
         token: Any = DEFAULT,
         retry_on_429: bool = True,
         timeout: float | None = None,
+        polite: bool = True,
     ) -> ApiResponse:
         """Send one request to `base_url + path`; `json` is encoded unless `content` is given.
 
         `token`: DEFAULT (this client's token), None (no Authorization header) or a string sent
         as the bearer token. An `Authorization` entry in `headers` wins over all three.
+        `retry_on_429=False`: a 429 (or 503 with Retry-After) is returned, for a check that
+        inspects it; otherwise it is waited out, and `RateLimited` raised when it persists.
+        `polite=False`: no pause when X-RateLimit-Remaining says 0 (the rate-limit probe, which
+        must reach the limit); --max-rps still applies.
         """
         final_headers: dict[str, str] = {"Accept": "application/json"}
         body: bytes | None = None
@@ -478,6 +533,7 @@ class ApiClient:
             auth=auth,
             retry_on_429=retry_on_429,
             timeout=timeout,
+            polite=polite,
         )
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:

@@ -44,7 +44,7 @@ EVIDENCE = "conformance_evidence"
 MAX_OWN_EXCHANGES = 50
 MAX_MESSAGE_CHARS = 2000
 _EXCEPTION_PREFIX = re.compile(
-    r"^(?:[\w.]*\.)?(?:AssertionError|RequestFailed|DriverError|Failed): "
+    r"^(?:[\w.]*\.)?(?:AssertionError|RequestFailed|RateLimited|NotExercised|DriverError|Failed): "
 )
 
 

@@ -5,6 +5,10 @@ plus one bounded stateful run over the spec's links; each check below then reads
 for its requirements. The kit's own checks (conformance/property/checks.py) run on every
 response alongside Schemathesis' built-in ones. `--conformance-no-property-based` (CLI:
 `--no-property-based`) skips the whole module. Reproduce a run with the same `--seed`.
+
+A 429 (or 503 with Retry-After) is waited out and the request repeated (conformance/property/
+hooks.py); one still refused past the bound is evidence for no rule but RATE-001, and a
+requirement whose every generated case was refused so ends `not_exercised`, with the reason.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import pytest
 
 from conformance.catalogue import requirement
 from conformance.http import HttpSession
+from conformance.outcomes import not_exercised
 from conformance.property.mapping import (
     CHECK_REQUIREMENTS,
     READ_BACK_REQUIREMENTS,
@@ -26,6 +31,7 @@ from conformance.property.runner import (
     Finding,
     PropertyRun,
     PropertySettings,
+    refused_throughout,
     run_stateful_phase,
     run_unit_phases,
 )
@@ -66,10 +72,16 @@ def _count_requests(request: pytest.FixtureRequest, count: int) -> None:
 
 
 def _assert_none(runs: list[PropertyRun], checks: tuple[str, ...], rule: str, **kw: Any) -> None:
+    """No finding of `checks` (for the requirement `ids`, if given): passed, or not exercised
+    when every generated case for those requirements was refused past the retry bound."""
     findings: list[Finding] = []
     for run in runs:
         findings += [f for f in run.for_checks(*checks) if _selected(f, **kw)]
     if not findings:
+        ids = kw.get("ids") or tuple(i for check in checks for i in CHECK_REQUIREMENTS[check])
+        reason = refused_throughout(runs, ids)
+        if reason is not None:
+            not_exercised(reason)
         return
     seed = runs[0].seed if runs else None
     listed = "\n".join(finding.describe() for finding in findings[:MAX_LISTED])

@@ -9,6 +9,7 @@ requirement (conformance-kit.md, "Every response").
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -21,7 +22,7 @@ from conformance.catalogue import requirement_mark
 from conformance.config import Config
 from conformance.driver import WarehouseDriver
 from conformance.factories import ReferenceData, TestData
-from conformance.http import ApiClient, ApiResponse, HttpSession, Throttle
+from conformance.http import ApiClient, ApiResponse, RequestFailed
 from conformance.outcomes import not_exercised
 from conformance.validation import SpecValidator
 
@@ -444,49 +445,35 @@ CONDITIONAL_RULES = (
     dates_without_time,
     units_stated,
 )
+RATE_RULES = (
+    rate_limited_retry_after,
+    rate_limited_envelope,
+    rate_limit_headers_present,
+    rate_limit_header_values,
+)
 # The probe's bounds: a burst of at most this many requests, stopping at the first 429.
 PROBE_MAX_REQUESTS = 1000
 PROBE_MAX_SECONDS = 60.0
 
 
-class _Impatient(Throttle):
-    """The probe's throttle: it does not slow down when X-RateLimit-Remaining reaches 0."""
-
-    def observe(self, headers: Any) -> None:
-        return None
-
-
-def probe_rate_limit(
-    counted: HttpSession, token: str, timeout: float
-) -> tuple[list[ApiResponse], str]:
-    """A bounded burst of GET /warehouses on a session of its own (no waiting on
-    X-RateLimit-Remaining, no retry of a 429) until the first 429: (the 429 seen, what the probe
-    did, for the report)."""
-    session = HttpSession(counted.base_url, timeout=timeout)
-    session.throttle = _Impatient(None)
-    try:
-        return _burst(ApiClient(session, token))
-    finally:
-        counted.count_external(session.requests_made)
-        session.close()
-
-
-def _burst(api: ApiClient) -> tuple[list[ApiResponse], str]:
-    first = api.request("GET", "/warehouses", retry_on_429=False)
+def probe_rate_limit(api: ApiClient) -> str:
+    """A bounded burst of GET /warehouses (no pause on X-RateLimit-Remaining, no retry of a
+    429) until the first 429, which the recording keeps for RATE-001/002: what the probe did."""
+    first = api.request("GET", "/warehouses", retry_on_429=False, polite=False)
     remaining = (first.headers.get("x-ratelimit-remaining") or "").strip()
     if remaining.isdigit() and int(remaining) >= PROBE_MAX_REQUESTS:
-        return [], (
+        return (
             f"the rate-limit probe did not run: the server advertises {remaining} requests left"
             f" in its window, more than the probe's bound of {PROBE_MAX_REQUESTS}"
         )
     deadline = time.monotonic() + PROBE_MAX_SECONDS
     sent, response = 1, first
     while response.status != 429 and sent < PROBE_MAX_REQUESTS and time.monotonic() < deadline:
-        response = api.request("GET", "/warehouses", retry_on_429=False)
+        response = api.request("GET", "/warehouses", retry_on_429=False, polite=False)
         sent += 1
     if response.status == 429:
-        return [response], f"the rate-limit probe met a 429 after {sent} requests"
-    return [], f"the rate-limit probe sent {sent} requests and met no 429"
+        return f"the rate-limit probe met a 429 after {sent} requests"
+    return f"the rate-limit probe sent {sent} requests and met no 429"
 
 
 # -- the checks -------------------------------------------------------------------------------
@@ -542,12 +529,11 @@ RULES = [
 
 
 @pytest.fixture(scope="module")
-def probed(conformance_config: Config, http_session: HttpSession) -> tuple[list[ApiResponse], str]:
-    """With --probe-rate-limit, the 429 the probe provoked (RATE-001/002 then have one to judge)."""
-    config = conformance_config
-    if not config.probe_rate_limit or not config.token:
-        return [], "no 429 was met (--probe-rate-limit provokes one)"
-    return probe_rate_limit(http_session, config.token, config.timeout)
+def probed(api: ApiClient, conformance_config: Config) -> str:
+    """With --probe-rate-limit, a 429 provoked for RATE-001/002 to judge; what happened."""
+    if not conformance_config.probe_rate_limit:
+        return "no 429 was met (--probe-rate-limit provokes one)"
+    return probe_rate_limit(api)
 
 
 @pytest.fixture(scope="module")
@@ -562,42 +548,46 @@ def baseline(
         api.request("GET", f"/orders/{order['id']}")
     except (AssertionError, pytest.skip.Exception):
         pass  # the order checks report that; the other probes still give every rule data
-    api.request("GET", "/warehouses")
-    api.request("GET", "/orders", params={"limit": 2})
-    api.request("GET", "/inventory", params={"limit": 2})
-    api.request("GET", f"/orders/ord_{run_id}_{uuid.uuid4().hex[:8]}")
-    api.request("GET", "/orders", token=None)
-    api.request(
-        "POST",
-        "/orders",
-        content=b"{not json",
-        headers={
-            "Idempotency-Key": f"{run_id}-{uuid.uuid4().hex}",
-            "Content-Type": "application/json",
-        },
-    )
-    api.request(
-        "POST",
-        "/orders",
-        json={"order_number": ""},
-        headers={"Idempotency-Key": f"{run_id}-{uuid.uuid4().hex}"},
-    )
+    key = f"{run_id}-{uuid.uuid4().hex}"
+    probes: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", "/warehouses", {}),
+        ("GET", "/orders", {"params": {"limit": 2}}),
+        ("GET", "/inventory", {"params": {"limit": 2}}),
+        ("GET", f"/orders/ord_{run_id}_{uuid.uuid4().hex[:8]}", {}),
+        ("GET", "/orders", {"token": None}),
+        (
+            "POST",
+            "/orders",
+            {
+                "content": b"{not json",
+                "headers": {"Idempotency-Key": key, "Content-Type": "application/json"},
+            },
+        ),
+        ("POST", "/orders", {"json": {"order_number": ""}, "headers": {"Idempotency-Key": key}}),
+    ]
+    for method, path, options in probes:
+        # Lost, or rate limited to the end: the other probes still give the rules data.
+        with contextlib.suppress(RequestFailed):
+            api.request(method, path, **options)
 
 
 @pytest.mark.parametrize("rule", RULES)
 def test_every_response_of_the_run(
     rule: Rule,
     baseline: None,
-    probed: tuple[list[ApiResponse], str],
+    probed: str,
     recorded_responses: Callable[[], list[ApiResponse]],
     schema_validator: SpecValidator,
 ) -> None:
     """Judges every exchange recorded during the run (all checks, plus the baseline) by one rule."""
-    responses = recorded_responses() + probed[0]
+    responses = recorded_responses()
+    if rule not in RATE_RULES:
+        # A refusal to serve (429, 503 with Retry-After) answers nothing but the rate-limit rules.
+        responses = [resp for resp in responses if not resp.rate_limited]
     judged, problems = rule(responses, schema_validator)
     if judged == 0 and rule in CONDITIONAL_RULES:
         about_429 = rule in (rate_limited_retry_after, rate_limited_envelope)
-        probe = f"; {probed[1]}" if about_429 else ""
+        probe = f"; {probed}" if about_429 else ""
         not_exercised(
             f"none of the run's {len(responses)} responses had what this rule judges"
             f" (it applies only when the server sends it){probe}"

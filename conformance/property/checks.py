@@ -9,20 +9,27 @@ importing this module is enough); each docstring names the requirement ids it se
 The date-time and money checks walk the body alongside the operation's documented response schema,
 so they only look at fields the spec declares `format: date-time` or as a decimal string: a
 free-text field that happens to hold "2024-01-01T00:00:00+01:00" is never a false alarm.
+
+None of them judges a refusal (a 429, a 503 with Retry-After: `@answers_only`): it is the server
+saying "not now", and the rules about it are RATE-001/002, judged from every recorded response.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
+from conformance.http import is_rate_limited
+
 __all__ = [
     "DECIMAL_PATTERN",
+    "answers_only",
     "fulfillment_2xx_has_no_error",
     "fulfillment_error_code_snake_case",
     "fulfillment_error_envelope",
@@ -44,6 +51,21 @@ _MAX_DEPTH = 32
 def _header(response: Response, name: str) -> str | None:
     values = response.headers.get(name.lower())
     return values[0] if values else None
+
+
+Check = Callable[[CheckContext, Response, Case], "bool | None"]
+
+
+def answers_only(check: Check) -> Check:
+    """The check judges answers: on a refusal (429, 503 + Retry-After) it does nothing."""
+
+    @functools.wraps(check)
+    def judge(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+        if is_rate_limited(response.status_code, _header(response, "Retry-After")):
+            return None
+        return check(ctx, response, case)
+
+    return judge
 
 
 def _json_body(response: Response) -> Any:
@@ -148,6 +170,7 @@ def _where(case: Case, response: Response) -> str:
 
 
 @schemathesis.check
+@answers_only
 def fulfillment_timestamps_end_in_z(
     ctx: CheckContext, response: Response, case: Case
 ) -> bool | None:
@@ -174,6 +197,7 @@ def fulfillment_timestamps_end_in_z(
 
 
 @schemathesis.check
+@answers_only
 def fulfillment_money_is_decimal_string(
     ctx: CheckContext, response: Response, case: Case
 ) -> bool | None:
@@ -208,6 +232,7 @@ def _error_object(case: Case, response: Response) -> dict[str, Any] | None:
 
 
 @schemathesis.check
+@answers_only
 def fulfillment_error_envelope(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """ERR-001: every 4xx and 5xx body is {"error": {"code", "message", "request_id"}}.
 
@@ -234,6 +259,7 @@ def fulfillment_error_envelope(ctx: CheckContext, response: Response, case: Case
 
 
 @schemathesis.check
+@answers_only
 def fulfillment_error_code_snake_case(
     ctx: CheckContext, response: Response, case: Case
 ) -> bool | None:
@@ -249,6 +275,7 @@ def fulfillment_error_code_snake_case(
 
 
 @schemathesis.check
+@answers_only
 def fulfillment_error_request_id_matches(
     ctx: CheckContext, response: Response, case: Case
 ) -> bool | None:
@@ -266,6 +293,7 @@ def fulfillment_error_request_id_matches(
 
 
 @schemathesis.check
+@answers_only
 def fulfillment_2xx_has_no_error(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """ERR-003: a success never carries an error: no 2xx body with a top-level `error` key."""
     if not 200 <= response.status_code < 300:
@@ -280,6 +308,7 @@ def fulfillment_2xx_has_no_error(ctx: CheckContext, response: Response, case: Ca
 
 
 @schemathesis.check
+@answers_only
 def fulfillment_request_id_header(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """ERR-004: every response carries a non-empty X-Request-Id header (decision 23)."""
     if _sent_method(case, response) in _FRONT_END_METHODS:

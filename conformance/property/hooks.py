@@ -27,32 +27,57 @@ Policies, each decided here once:
 * /sandbox control endpoints are not restricted here: the runner includes them when the target
   offers them (the default sandbox driver) and excludes the `Sandbox` tag otherwise. Their effects
   land on SKUs and orders the generator made up, never on the run-tagged data of other checks.
+* Rate limits: a 429 (or a 503 with Retry-After) says "not now", nothing about the request. Every
+  request Schemathesis sends goes through its requests transport's `send` (generated cases,
+  stateful steps, and the probes checks such as `ignored_auth` send without any hook), so that
+  one `send` is wrapped here: each attempt is paced (--max-rps) and counted, and a refusal is
+  waited out (Retry-After, bounded) and sent again, up to MAX_REFUSAL_RETRIES times, as the
+  scenario checks' client does. A hook cannot do it: none sees the probes, and none can replace
+  a response. Schemathesis' own `rate-limit = "auto"` is off (runner): it judges every 429 it
+  waits out with every check, which is how a 429 became an IDEM-001 finding. A request still
+  refused after the bound is judged by no check but RATE-001's (`filter_failure` drops the rest,
+  the kit's checks skip it), and counted: a requirement whose every case was refused ends
+  `not_exercised` (conformance/checks/test_property_based.py).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
 import schemathesis
 from schemathesis import Case, HookContext
+from schemathesis.transport import requests as _requests_transport
 
+from conformance.cleanup import sink_url
+from conformance.http import MAX_429_RETRIES, is_rate_limited, retry_after_seconds
 from conformance.property import checks as _checks
+from conformance.property import mapping
 
 __all__ = [
     "COUNT_FILE_ENV",
     "IDEMPOTENCY_HEADER",
+    "MAX_REFUSAL_RETRIES",
     "MAX_RPS_ENV",
+    "STATS_FILE_ENV",
     "WEBHOOK_SINK_HOST",
+    "RefusalStats",
     "normalise_whole_floats",
+    "refusal_stats",
+    "refused",
     "request_count",
+    "send_patiently",
     "set_max_rps",
 ]
 
@@ -63,6 +88,12 @@ WEBHOOK_SINK_HOST = "127.0.0.1:9"
 COUNT_FILE_ENV = "CONFORMANCE_PROPERTY_COUNT_FILE"
 # The kit's --max-rps for a CLI subprocess (in process, the runner calls `set_max_rps`).
 MAX_RPS_ENV = "CONFORMANCE_PROPERTY_MAX_RPS"
+# In a CLI subprocess, the refusal counts (RefusalStats) are written here as JSON.
+STATS_FILE_ENV = "CONFORMANCE_PROPERTY_STATS_FILE"
+# The scenario checks' bound (conformance.http), so every phase waits out refusals alike.
+MAX_REFUSAL_RETRIES = MAX_429_RETRIES
+# The probes still refused after the bound, by case id (`filter_failure` looks them up).
+_MAX_REMEMBERED = 10_000
 
 _lock = threading.Lock()
 _requests = 0
@@ -196,7 +227,8 @@ def _harmless_webhook_url(case: Case) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return  # not a deliverable URL (a negative case): the server must reject it anyway.
-    case.body["url"] = f"https://{WEBHOOK_SINK_HOST}/{case.id}"
+    # Tagged with the run id, so the kit deletes it at the end of the run (conformance.cleanup).
+    case.body["url"] = sink_url(case.id)
 
 
 def _drop_random_cursor(case: Case) -> None:
@@ -210,7 +242,6 @@ def _drop_random_cursor(case: Case) -> None:
 @schemathesis.hook
 def before_call(context: HookContext, case: Case, kwargs: dict[str, Any]) -> None:
     """Unique keys, no whole floats, no real webhook targets: for generated cases only."""
-    _pace()
     if not _is_generated(case):
         return
     _unique_idempotency_key(case)
@@ -222,11 +253,171 @@ def before_call(context: HookContext, case: Case, kwargs: dict[str, Any]) -> Non
 
 @schemathesis.hook
 def after_call(context: HookContext, case: Case, response: schemathesis.Response) -> None:
-    """Count every request that got a response (the kit reports how many it made)."""
-    _count_request()
+    """Note the requirements the answer exercised, or that the case was refused to the end."""
+    where = f"{response.status_code} on {case.method.upper()} {case.formatted_path}"
+    _note_case(mapping.exercised_requirements(case), where if refused(response) else None)
 
 
 @schemathesis.hook
-def after_network_error(context: HookContext, case: Case, request: Any) -> None:
-    """Count requests that timed out or failed to connect, too."""
-    _count_request()
+def filter_failure(
+    context: HookContext, failure: Any, case: Case, response: schemathesis.Response
+) -> bool:
+    """Drop a failure that judges a refusal as the server's answer (RATE-001's are kept)."""
+    if not (refused(response) or _was_refused(getattr(failure, "case_id", None))):
+        return True
+    message = str(getattr(failure, "message", ""))
+    if any(mapping.judges_refusal(name, message) for name in getattr(failure, "checks", ())):
+        return True
+    with _stats_lock:
+        _stats.dropped += 1
+    return False
+
+
+# ---- refusals: waited out in the transport, counted for the report --------------------------
+
+
+@dataclass
+class RefusalStats:
+    """What refusals (429, 503 + Retry-After) did to a run: waits, requests refused to the end,
+    failures dropped, and per requirement the generated cases answered and those refused (with
+    the latest refused one, `429 on POST /orders`, as an example)."""
+
+    retried: int = 0
+    exhausted: int = 0
+    dropped: int = 0
+    judged: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RefusalStats:
+        return cls(
+            retried=int(data.get("retried", 0)),
+            exhausted=int(data.get("exhausted", 0)),
+            dropped=int(data.get("dropped", 0)),
+            judged={str(k): int(v) for k, v in (data.get("judged") or {}).items()},
+            refused={str(k): int(v) for k, v in (data.get("refused") or {}).items()},
+            examples={str(k): str(v) for k, v in (data.get("examples") or {}).items()},
+        )
+
+    def since(self, before: RefusalStats) -> RefusalStats:
+        """What happened after the snapshot `before` (the runner's in-process phases)."""
+        refused = _minus(self.refused, before.refused)
+        return RefusalStats(
+            retried=self.retried - before.retried,
+            exhausted=self.exhausted - before.exhausted,
+            dropped=self.dropped - before.dropped,
+            judged=_minus(self.judged, before.judged),
+            refused=refused,
+            examples={rid: where for rid, where in self.examples.items() if rid in refused},
+        )
+
+
+def _minus(after: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:
+    counts = {key: value - before.get(key, 0) for key, value in after.items()}
+    return {key: value for key, value in counts.items() if value}
+
+
+_stats_lock = threading.Lock()
+_stats = RefusalStats()
+_refused_ids: OrderedDict[str, None] = OrderedDict()
+
+
+def refusal_stats() -> RefusalStats:
+    """A snapshot of this process's counts so far (the runner takes differences)."""
+    with _stats_lock:
+        return RefusalStats.from_dict(_stats.as_dict())
+
+
+def refused(response: Any) -> bool:
+    """Whether a Schemathesis response is a refusal to be waited out, not an answer."""
+    values = response.headers.get("retry-after")
+    return is_rate_limited(response.status_code, values[0] if values else None)
+
+
+def _note_case(requirement_ids: set[str], refused_where: str | None) -> None:
+    """Count a generated case for each requirement it exercises: answered, or refused (where)."""
+    with _stats_lock:
+        counts = _stats.judged if refused_where is None else _stats.refused
+        for requirement_id in requirement_ids:
+            counts[requirement_id] = counts.get(requirement_id, 0) + 1
+            if refused_where is not None:
+                _stats.examples[requirement_id] = refused_where
+    _write_stats()
+
+
+def _note_retry() -> None:
+    with _stats_lock:
+        _stats.retried += 1
+
+
+def _note_exhausted(case_id: str) -> None:
+    with _stats_lock:
+        _stats.exhausted += 1
+        _refused_ids[case_id] = None
+        while len(_refused_ids) > _MAX_REMEMBERED:
+            _refused_ids.popitem(last=False)
+    _write_stats()
+
+
+def _was_refused(case_id: str | None) -> bool:
+    with _stats_lock:
+        return case_id is not None and case_id in _refused_ids
+
+
+def _write_stats() -> None:
+    """In a CLI subprocess, leave the counts where the runner reads them (small: ~20 keys)."""
+    path = os.environ.get(STATS_FILE_ENV)
+    if not path:
+        return
+    with _stats_lock:
+        text = json.dumps(_stats.as_dict())
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError:
+        pass
+
+
+def send_patiently(send: Callable[[], Any]) -> tuple[Any, int]:
+    """(response, retries): `send()` again after each refusal, waiting as Retry-After says
+    (bounded, as conformance.http does), until an answer or MAX_REFUSAL_RETRIES waits are spent.
+    Every attempt is paced and counted. Safe for any method: a refused request was not processed
+    (decision 7: a 429 is never stored)."""
+    retries = 0
+    while True:
+        _pace()
+        try:
+            response = send()
+        finally:
+            _count_request()
+        if not refused(response) or retries >= MAX_REFUSAL_RETRIES:
+            return response, retries
+        retries += 1
+        _note_retry()
+        values = response.headers.get("retry-after")
+        time.sleep(retry_after_seconds(values[0] if values else None))
+
+
+def _patient(send: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(send)
+    def patient_send(case: Case, **kwargs: Any) -> Any:
+        response, _retries = send_patiently(lambda: send(case, **kwargs))
+        if refused(response):
+            _note_exhausted(case.id)
+        return response
+
+    return patient_send
+
+
+def _install_patient_transport() -> None:
+    """Wrap the requests transport's `send` once per process (it is a shared singleton)."""
+    transport = _requests_transport.REQUESTS_TRANSPORT
+    if not hasattr(transport.send, "__wrapped__"):
+        transport.send = _patient(transport.send)  # type: ignore[method-assign]
+
+
+_install_patient_transport()

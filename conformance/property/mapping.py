@@ -3,10 +3,15 @@
 A built-in check is Schemathesis' generic rule; the catalogue id is our contract's wording of it.
 A failure of a check missing here keeps an empty id list: the run's summary still counts it,
 but no requirement is blamed for a rule the catalogue does not state.
+
+A response that is a refusal to be waited out (a 429, a 503 with Retry-After) is evidence for no
+requirement but RATE-001 (`judges_refusal`); `exercised_requirements` says which requirements a
+case puts to the server, so a requirement whose every case was refused is `not_exercised`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -14,6 +19,8 @@ __all__ = [
     "READ_BACK_REQUIREMENTS",
     "RETRY_AFTER_REQUIREMENT",
     "UNKNOWN_FIELD_REQUIREMENT",
+    "exercised_requirements",
+    "judges_refusal",
     "requirements_for",
 ]
 
@@ -82,3 +89,53 @@ def _only_unknown_fields(case: Any) -> bool:
         set(mutation.keywords) <= {"additionalProperties", "unevaluatedProperties"}
         for mutation in mutations
     )
+
+
+def judges_refusal(check: str, message: str) -> bool:
+    """Whether a failure of `check` on a refused request is about the refusal itself (RATE-001,
+    Retry-After on a 429): the one kind of finding a refusal can be evidence for."""
+    return requirements_for(check, None, message=message) == RETRY_AFTER_REQUIREMENT
+
+
+def _scenario(case: Any) -> str | None:
+    data = case._meta.phase.data
+    scenario = getattr(data, "scenario", None)
+    return None if scenario is None else str(getattr(scenario, "value", scenario))
+
+
+def _missing_header(case: Any) -> bool:
+    location = getattr(case._meta.phase.data, "parameter_location", None)
+    in_header = getattr(location, "value", location) == "header"
+    return in_header and _scenario(case) == "missing_parameter"
+
+
+def _mode(case: Any) -> str:
+    return str(case._meta.generation.mode.value)
+
+
+def _stateful(case: Any) -> bool:
+    return str(case._meta.phase.name.value) == "stateful"
+
+
+# The checks that judge only some generated cases; every other check judges every response.
+_APPLIES: dict[str, Callable[[Any], bool]] = {
+    "missing_required_header": _missing_header,
+    "unsupported_method": lambda case: _scenario(case) == "unspecified_http_method",
+    "negative_data_rejection": lambda case: _mode(case) == "negative",
+    "positive_data_acceptance": lambda case: _mode(case) == "positive",
+    "ensure_resource_availability": _stateful,
+    "use_after_free": _stateful,
+}
+
+
+def exercised_requirements(case: Any) -> set[str]:
+    """The requirement ids whose checks would judge the answer to `case` (a generated case: a
+    hand-built one, such as a check's own probe, exercises nothing by itself)."""
+    if getattr(case, "_meta", None) is None:
+        return set()
+    ids: set[str] = set()
+    for check in CHECK_REQUIREMENTS:
+        applies = _APPLIES.get(check)
+        if applies is None or applies(case):
+            ids.update(requirements_for(check, case))
+    return ids

@@ -11,6 +11,10 @@ Two entry points, both returning a `PropertyRun`:
   a correct server (schemathesis-notes.md); the CLI handles it, and a subprocess keeps its
   global hooks and registries out of the kit's process.
 
+A 429 (or a 503 with Retry-After) is waited out below Schemathesis, in the transport the hooks
+wrap (conformance/property/hooks.py), so no check sees one unless it persists past the bound;
+`PropertyRun.refusals` counts what refusals did, per requirement, for `not_exercised`.
+
 Every configuration is passed explicitly (`config=` / `--config-file`), so a stray
 `schemathesis.toml` in the user's tree never changes a certification run. Tokens never reach a
 command line, a report or a message: the subprocess reads the token from an environment variable
@@ -48,6 +52,7 @@ __all__ = [
     "PropertyRun",
     "PropertySettings",
     "operation_profile",
+    "refused_throughout",
     "run_stateful_phase",
     "run_unit_phases",
     "schemathesis_config",
@@ -124,6 +129,7 @@ class PropertyRun:
     operations: list[str] = field(default_factory=list, repr=False)
     requests: int = 0
     elapsed: float = 0.0
+    refusals: hooks.RefusalStats = field(default_factory=hooks.RefusalStats, repr=False)
 
     def for_requirements(self, *ids: str) -> list[Finding]:
         wanted = set(ids)
@@ -133,11 +139,39 @@ class PropertyRun:
         return [finding for finding in self.findings if finding.check in names]
 
     def summary(self) -> str:
+        refusals = self.refusals
+        waited = (
+            f", {refusals.retried} refusals (429/503) waited out, {refusals.exhausted} requests"
+            f" refused to the end"
+            if refusals.retried or refusals.exhausted
+            else ""
+        )
         return (
             f"{'/'.join(self.phases)}: {len(self.operations)} operations, "
             f"{self.requests} requests, "
             f"{self.elapsed:.1f} s, {len(self.findings)} findings, {len(self.errors)} errors"
+            f"{waited}"
         )
+
+
+def refused_throughout(runs: Iterable[PropertyRun], ids: Iterable[str]) -> str | None:
+    """Why the requirements `ids` were not exercised, when every generated case that would have
+    exercised them was refused (429, 503 + Retry-After) past the bound; else None."""
+    wanted = set(ids)
+    runs = list(runs)
+    judged = sum(n for run in runs for rid, n in run.refusals.judged.items() if rid in wanted)
+    refused = sum(n for run in runs for rid, n in run.refusals.refused.items() if rid in wanted)
+    if judged or not refused:
+        return None
+    examples = [
+        where for run in runs for rid, where in run.refusals.examples.items() if rid in wanted
+    ]
+    seen = f" (e.g. {examples[0]})" if examples else ""
+    return scrub(
+        f"rate limited: all {refused} generated case(s) for {', '.join(sorted(wanted))} were"
+        f" refused with 429 (or 503 with Retry-After) after {hooks.MAX_REFUSAL_RETRIES}"
+        f" retries each{seen}"
+    )
 
 
 def scrub(text: str, token: str | None = None) -> str:
@@ -237,6 +271,8 @@ def schemathesis_config(settings: PropertySettings, *, stateful: bool) -> dict[s
         "max-redirects": 0,
         # Keep testing an operation after its first failure: the report lists every broken rule.
         "continue-on-failure": True,
+        # No `rate-limit = "auto"`: the hooks' transport waits out refusals below Schemathesis,
+        # for probes too. Its own retry would stack on ours and judge each 429 with every check.
         "warnings": {"fail-on": False},
         # Schemathesis masks any header whose name contains "key", Idempotency-Key included, which
         # would make reproductions useless; credentials stay masked (and `scrub` runs anyway).
@@ -254,8 +290,6 @@ def schemathesis_config(settings: PropertySettings, *, stateful: bool) -> dict[s
             "fuzzing": {"enabled": not stateful},
             "stateful": {"enabled": stateful},
         },
-        # Back off on 429 + Retry-After; --max-rps pacing is the `before_call` hook's job.
-        "rate-limit": "auto",
     }
     if settings.seed is not None:
         config["seed"] = settings.seed
@@ -277,6 +311,7 @@ def run_unit_phases(settings: PropertySettings) -> PropertyRun:
     started = time.monotonic()
     seen_operations: dict[str, None] = {}
     before = hooks.request_count()
+    refusals_before = hooks.refusal_stats()
     hooks.set_max_rps(settings.max_rps)
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
@@ -289,6 +324,7 @@ def run_unit_phases(settings: PropertySettings) -> PropertyRun:
         elif isinstance(event, events.EngineFinished) and event.stop_reason != "completed":
             run.errors.append(f"Schemathesis stopped early: {event.stop_reason}")
     run.requests = hooks.request_count() - before
+    run.refusals = hooks.refusal_stats().since(refusals_before)
     run.elapsed = time.monotonic() - started
     run.operations = list(seen_operations)
     run.findings = _dedupe(run.findings)
@@ -415,6 +451,7 @@ def run_stateful_phase(settings: PropertySettings, workdir: Path | None = None) 
             _TOKEN_ENV: settings.token,
             "SCHEMATHESIS_HOOKS": "conformance.property.hooks",
             hooks.COUNT_FILE_ENV: str(directory / "requests.count"),
+            hooks.STATS_FILE_ENV: str(directory / "refusals.json"),
         }
         if settings.max_rps:
             env[hooks.MAX_RPS_ENV] = str(settings.max_rps)
@@ -437,6 +474,7 @@ def run_stateful_phase(settings: PropertySettings, workdir: Path | None = None) 
         finally:
             run.elapsed = time.monotonic() - started
         run.requests = _read_count(directory / "requests.count")
+        run.refusals = _read_refusals(directory / "refusals.json")
         if not junit.exists():
             tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
             run.errors.append(
@@ -471,6 +509,13 @@ def _read_count(path: Path) -> int:
         return sum(int(line) for line in path.read_text(encoding="utf-8").split() if line.isdigit())
     except OSError:
         return 0
+
+
+def _read_refusals(path: Path) -> hooks.RefusalStats:
+    try:
+        return hooks.RefusalStats.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return hooks.RefusalStats()
 
 
 _TITLE_LINE = re.compile(r"^- (?P<title>.+?)\s*$")

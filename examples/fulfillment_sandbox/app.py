@@ -30,7 +30,7 @@ from .context import Ctx, Reply, Services
 from .cursors import CursorCodec
 from .delivery import Deliverer
 from .errors import ApiError, error_response
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimit, RateLimiter
 from .reference import seed_partner
 from .storage import Database, transaction
 from .validation import Contract, Operation, check_json_limits, check_text
@@ -85,7 +85,7 @@ class EnvelopeMiddleware:
             error = ApiError(
                 429,
                 "rate_limited",
-                f"Rate limit of {verdict.limit} requests per minute exceeded; "
+                f"Rate limit of {self.services.limiter.describe()} exceeded; "
                 f"retry after {verdict.retry_after} seconds.",
                 headers={"Retry-After": str(verdict.retry_after)},
             )
@@ -236,9 +236,13 @@ def create_app(
     *,
     partners: dict[str, str] | None = None,
     rate_limit_per_minute: int | None = None,
+    rate_limit: RateLimit | None = None,
     webhook_retry_schedule: list[float] | None = None,
 ) -> Starlette:
-    """The sandbox as an ASGI app serving the contract under `/v1`, backed by `db_path`."""
+    """The sandbox as an ASGI app serving the contract under `/v1`, backed by `db_path`.
+
+    `rate_limit` (N per window) wins over `rate_limit_per_minute` (N per minute).
+    """
     partners = dict(partners) if partners else dict(DEMO_PARTNERS)
     db = Database(db_path)
     with db.write() as conn:
@@ -258,7 +262,7 @@ def create_app(
         contract=Contract(),
         codec=CursorCodec(bytes.fromhex(secret)),
         deliverer=deliverer,
-        limiter=RateLimiter(rate_limit_per_minute),
+        limiter=RateLimiter(rate_limit or rate_limit_per_minute),
         auth=Authenticator(partners),
     )
     by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}

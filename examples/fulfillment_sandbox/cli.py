@@ -13,6 +13,7 @@ import uvicorn
 
 from .app import create_app
 from .auth import DEMO_PARTNERS
+from .ratelimit import RateLimit, parse_rate_limit
 
 
 def _partner(text: str) -> tuple[str, str]:
@@ -20,6 +21,13 @@ def _partner(text: str) -> tuple[str, str]:
     if not sep or not name or not token:
         raise argparse.ArgumentTypeError("expected NAME:TOKEN")
     return name, token
+
+
+def _rate_limit(text: str) -> RateLimit:
+    try:
+        return parse_rate_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,10 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--rate-limit",
-        type=int,
+        type=_rate_limit,
         default=None,
-        metavar="N",
-        help="requests per minute per partner (default: effectively unlimited)",
+        metavar="N[/WINDOW]",
+        help=(
+            "requests per partner: N a minute, or N per window such as 40/10s, 5/s, 100/2m"
+            " (default: effectively unlimited)"
+        ),
     )
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     return parser
@@ -53,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     partners = dict(args.partner) if args.partner else dict(DEMO_PARTNERS)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(args.db, partners=partners, rate_limit_per_minute=args.rate_limit)
+    app = create_app(args.db, partners=partners, rate_limit=args.rate_limit)
     print(
         f"fulfillment sandbox on http://{args.host}:{args.port}/v1 "
         f"(partners: {', '.join(sorted(partners))}; db: {args.db})",

@@ -101,7 +101,8 @@ def assert_clean_ending(case: h.Hostile, result: KitResult) -> None:
             f" got {result.exit_code}: {result.stderr[-1500:]}"
         )
         report = result.report
-        assert report.get("verdict") == "not_conformant"
+        # --no-property-based: a partial run, which still exits 1 when a MUST it ran failed.
+        assert report.get("verdict") == "partial"
         failed = [e for e in report["requirements"] if e["outcome"] == "failed"]
         assert failed, f"expected failed requirements on {case.name}, got {report['summary']}"
         for entry in failed:
