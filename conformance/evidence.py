@@ -13,16 +13,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conformance import redaction
 from conformance.http import ApiResponse
 
-__all__ = ["MAX_EVIDENCE", "describe_exchange", "pick_exchanges"]
+__all__ = [
+    "MAX_EVIDENCE",
+    "FailedWithEvidence",
+    "describe_exchange",
+    "evidence_item",
+    "mask_body",
+    "pick_exchanges",
+]
 
 MAX_EVIDENCE = 3
 MAX_BODY_CHARS = 2000
+# Request headers that are transport noise in evidence.
+_TRANSPORT_HEADERS = ("user-agent", "accept-encoding", "connection", "content-length")
 # Headers a person needs to repeat a request; the rest is transport noise.
 _REQUEST_HEADERS = ("content-type", "idempotency-key", "if-match", "accept")
 _SECRET_FIELDS = re.compile(r"(?i)^(secret|token|password|webhook_secret)$")
@@ -103,24 +112,57 @@ def _curl(response: ApiResponse, body: str | None) -> str:
 def describe_exchange(response: ApiResponse) -> dict[str, Any]:
     """One evidence item of the JSON report: request, response and a curl line."""
     request_body = _mask_body(response.request_body)
-    request_headers = {
-        name: value
-        for name, value in response.request_headers.items()
-        if name.lower() not in ("user-agent", "accept-encoding", "connection", "content-length")
-    }
+    return evidence_item(
+        method=response.method,
+        url=response.url or response.path,
+        request_headers=response.request_headers,
+        request_body=request_body,
+        status=response.status,
+        response_headers=dict(response.headers.items()),
+        response_body=_mask_body(response.content) or "",
+        curl=_curl(response, request_body),
+    )
+
+
+def evidence_item(
+    *,
+    method: str,
+    url: str,
+    request_headers: Mapping[str, str],
+    request_body: str | None,
+    status: int | None,
+    response_headers: Mapping[str, str],
+    response_body: str,
+    curl: str,
+) -> dict[str, Any]:
+    """An evidence item from its parts (the Schemathesis phase builds its own), scrubbed."""
     item = {
         "request": {
-            "method": response.method,
-            "url": response.url or response.path,
-            "headers": request_headers,
+            "method": method,
+            "url": url,
+            "headers": {
+                name: value
+                for name, value in request_headers.items()
+                if name.lower() not in _TRANSPORT_HEADERS
+            },
             "body": request_body,
         },
-        "response": {
-            "status": response.status,
-            "headers": {name: value for name, value in response.headers.items()},
-            "body": _mask_body(response.content) or "",
-        },
-        "curl": _curl(response, request_body),
+        "response": {"status": status, "headers": dict(response_headers), "body": response_body},
+        "curl": curl,
     }
     scrubbed: dict[str, Any] = redaction.scrub_data(item)
     return scrubbed
+
+
+def mask_body(raw: bytes | None) -> str | None:
+    """A body as text for a person: `secret`-like fields masked, cut after MAX_BODY_CHARS."""
+    return _mask_body(raw)
+
+
+class FailedWithEvidence(AssertionError):
+    """A check failure that brings its own evidence items (e.g. from the Schemathesis phase,
+    whose requests the kit's HTTP session never saw)."""
+
+    def __init__(self, message: str, evidence: Sequence[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.evidence = list(evidence)[:MAX_EVIDENCE]

@@ -44,7 +44,8 @@ EVIDENCE = "conformance_evidence"
 MAX_OWN_EXCHANGES = 50
 MAX_MESSAGE_CHARS = 2000
 _EXCEPTION_PREFIX = re.compile(
-    r"^(?:[\w.]*\.)?(?:AssertionError|RequestFailed|RateLimited|NotExercised|DriverError|Failed): "
+    r"^(?:[\w.]*\.)?(?:AssertionError|RequestFailed|RateLimited|NotExercised|FailedWithEvidence"
+    r"|DriverError|Failed|Skipped): "
 )
 
 
@@ -134,8 +135,8 @@ def failure_message(report: pytest.TestReport) -> str:
     """The one message a report gives: the assertion text, without pytest's introspection."""
     longrepr = report.longrepr
     if isinstance(longrepr, tuple):  # a skip: (path, line, "Skipped: reason")
-        text = str(longrepr[2])
-        return redaction.scrub(text.removeprefix("Skipped: "))
+        text = _EXCEPTION_PREFIX.sub("", str(longrepr[2]))
+        return redaction.scrub(text)
     crash = getattr(longrepr, "reprcrash", None)
     text = str(getattr(crash, "message", None) or longrepr or "")
     text = _EXCEPTION_PREFIX.sub("", text.strip())
@@ -189,8 +190,11 @@ class ConformanceRun:
         if len(self._own) > MAX_OWN_EXCHANGES:
             del self._own[0]
 
-    def _evidence(self, report: pytest.TestReport, message: str) -> list[dict[str, Any]]:
+    def _evidence(
+        self, report: pytest.TestReport, message: str, raised: BaseException | None
+    ) -> list[dict[str, Any]]:
         given = [value for name, value in report.user_properties if name == EVIDENCE]
+        given += list(getattr(raised, "evidence", None) or [])
         items = [item for item in given if isinstance(item, dict)]
         if not items:
             everything = self.http.recorded() if self.http is not None else []
@@ -298,7 +302,8 @@ class ConformanceRun:
             message = failure_message(report)
             report.conformance_message = message  # type: ignore[attr-defined]
             if report.failed:
-                evidence = self._evidence(report, message)
+                raised = call.excinfo.value if call.excinfo is not None else None
+                evidence = self._evidence(report, message, raised)
                 report.conformance_evidence = evidence  # type: ignore[attr-defined]
         if call.excinfo is not None and call.excinfo.errisinstance(NotExercised):
             report.conformance_outcome = "not_exercised"  # type: ignore[attr-defined]

@@ -43,6 +43,7 @@ from fulfillment_spec import OPENAPI_PATH
 from schemathesis.engine import events, from_schema
 
 from conformance import redaction
+from conformance.evidence import evidence_item, mask_body
 from conformance.property import hooks
 from conformance.property.mapping import CHECK_REQUIREMENTS, requirements_for
 
@@ -108,6 +109,8 @@ class Finding:
     message: str
     reproduction: str
     status: int | None = None
+    # The exchange as Schemathesis recorded it (conformance.evidence item), when it has one.
+    evidence: dict[str, Any] | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         got = f" -> {self.status}" if self.status is not None else ""
@@ -356,7 +359,33 @@ def _findings(recorder: Any, phase: str, token: str) -> Iterator[Finding]:
                 message=scrub(str(failure.message), token),
                 reproduction=scrub(info.code_sample, token),
                 status=getattr(response, "status_code", None),
+                evidence=_exchange(interaction, scrub(info.code_sample, token)),
             )
+
+
+def _exchange(interaction: Any, curl: str) -> dict[str, Any] | None:
+    """The recorded request and response as an evidence item (None when nothing was recorded)."""
+    request = getattr(interaction, "request", None)
+    if request is None:
+        return None
+    response = getattr(interaction, "response", None)
+
+    def flat(headers: Any) -> dict[str, str]:
+        return {
+            str(k): ", ".join(v) if isinstance(v, list) else str(v)
+            for k, v in (headers or {}).items()
+        }
+
+    return evidence_item(
+        method=str(request.method),
+        url=str(request.uri),
+        request_headers=flat(request.headers),
+        request_body=mask_body(request.body),
+        status=getattr(response, "status_code", None),
+        response_headers=flat(getattr(response, "headers", None)),
+        response_body=mask_body(getattr(response, "content", None)) or "",
+        curl=curl,
+    )
 
 
 def _case_profile(case: Any) -> str | None:

@@ -236,3 +236,39 @@ def test_bad_configuration_is_a_usage_error(
     result = pytester.runpytest("--conformance-base-url", "not-a-url", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*is not an http:// or https:// URL*"])
+
+
+def test_a_check_hands_over_its_own_evidence_and_not_exercised_is_its_own_outcome(
+    pytester: pytest.Pytester, fake_catalogue: None, tmp_path: Path
+) -> None:
+    """A failure raised with evidence (the Schemathesis phase's) carries it into the report,
+    secrets masked; a check that never met its rule ends not_exercised, not passed."""
+    pytester.makepyfile(
+        test_checks=f"""
+        from conformance.catalogue import requirement
+        from conformance.evidence import FailedWithEvidence, evidence_item
+        from conformance.outcomes import not_exercised
+
+        @requirement("ORD-001")
+        def test_fails_with_evidence():
+            item = evidence_item(
+                method="GET", url="http://x/v1/orders?updated_since=",
+                request_headers={{"Authorization": "Bearer {TOKEN}"}}, request_body=None,
+                status=200, response_headers={{}}, response_body="[]", curl="curl ...",
+            )
+            raise FailedWithEvidence("expected 400, got 200", [item])
+
+        @requirement("ORD-003")
+        def test_never_met():
+            not_exercised("the server sent no 429")
+        """
+    )
+    result = pytester.runpytest(*active_args(tmp_path))
+    result.assert_outcomes(failed=1, skipped=1)
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    entries = {entry["id"]: entry for entry in report["requirements"]}
+    evidence = entries["ORD-001"]["evidence"]
+    assert evidence and evidence[0]["request"]["url"] == "http://x/v1/orders?updated_since="
+    assert TOKEN not in json.dumps(report)
+    assert entries["ORD-003"]["outcome"] == "not_exercised"
+    assert entries["ORD-003"]["message"] == "the server sent no 429"
