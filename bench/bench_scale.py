@@ -187,6 +187,31 @@ def insert_skus(conn: sqlite3.Connection, first: dict[str, int], last: dict[str,
     )
 
 
+def drop_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Drop the sandbox's own indexes on the seeded tables and return their definitions: building
+    an index once over sorted keys is far faster than inserting a million random keys into it."""
+    tables = ("orders", "shipments", "order_allocations", "skus", "stock")
+    marks = ",".join("?" * len(tables))
+    found = conn.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({marks})",
+        tables,
+    ).fetchall()
+    for name, _sql in found:
+        conn.execute(f"DROP INDEX {name}")
+    return [sql for _name, sql in found]
+
+
+def sync_to_disk(db_path: Path) -> None:
+    """Flush what the no-fsync bulk load left in the OS cache, so that the sandbox's first
+    fsync (at its first commit) does not pay for a gigabyte of someone else's writes."""
+    fd = os.open(db_path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def seed(db_path: Path, rows: int) -> dict[str, Any]:
     """A sandbox database with `rows` historical orders; returns what the requests need."""
     started = time.perf_counter()
@@ -203,6 +228,7 @@ def seed(db_path: Path, rows: int) -> dict[str, Any]:
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-1000000")
     conn.execute("BEGIN")
+    indexes = drop_indexes(conn)
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     sample: list[tuple[str, str]] = []
@@ -220,9 +246,12 @@ def seed(db_path: Path, rows: int) -> dict[str, Any]:
             chunk = []
     insert_chunk(conn, chunk)
     insert_skus(conn, first, last)
+    for sql in indexes:
+        conn.execute(sql)
     conn.execute("COMMIT")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.close()
+    sync_to_disk(db_path)
     return {"seconds": time.perf_counter() - started, "sample": sample, "now_ms": now_ms}
 
 
@@ -329,49 +358,70 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": statistics.median(ordered) * 1000, "p99_ms": p99 * 1000, "n": len(ordered)}
 
 
-def timed(http: httpx.Client, requests: list[tuple[str, dict[str, Any]]]) -> list[float]:
-    samples = []
-    for path, params in requests:
-        started = time.perf_counter()
-        response = http.get(path, params=params)
-        samples.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.text
-    return samples
+def timed_get(http: httpx.Client, path: str, params: dict[str, Any]) -> float:
+    started = time.perf_counter()
+    response = http.get(path, params=params)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, response.text
+    return elapsed
 
 
-def cursor_walk(http: httpx.Client, rows: int, limit: int = 200) -> list[float]:
-    """Page latencies of a walk over `rows` orders from the oldest, `limit` a page."""
-    samples: list[float] = []
-    params: dict[str, Any] = {"limit": limit}
-    served = 0
-    while served < rows:
-        started = time.perf_counter()
-        page = http.get("/orders", params=params).json()
-        samples.append(time.perf_counter() - started)
-        served += len(page["data"])
-        if not page["pagination"]["has_more"]:
-            break
-        params = {"limit": limit, "cursor": page["pagination"]["next_cursor"]}
-    return samples
-
-
-def measure_reads(base: str, info: dict[str, Any], repeat: int) -> dict[str, dict[str, float]]:
+def read_cases(info: dict[str, Any], repeat: int) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     since = format_ms(info["now_ms"] - HOUR_MS)
     sample = info["sample"]
     picks = [sample[n % len(sample)] for n in range(repeat)]
-    cases = {
+    return {
         "GET /shipments?updated_since": [("/shipments", {"updated_since": since})] * repeat,
         "GET /inventory?updated_since": [("/inventory", {"updated_since": since})] * repeat,
         "GET /orders?reference": [("/orders", {"reference": ref}) for _, ref in picks],
         "GET /orders/{id}": [(f"/orders/{oid}", {}) for oid, _ in picks],
     }
-    figures = {}
-    with client(base) as http:
-        for label, requests in cases.items():
-            timed(http, requests[:5])  # warm the connection and the page cache
-            figures[label] = percentiles(timed(http, requests))
-        cursor_walk(http, 1000)
-        figures["cursor walk page (10,000 rows)"] = percentiles(cursor_walk(http, 10_000))
+
+
+def cursor_walk(http: httpx.Client, rows: int, limit: int = 200) -> Iterator[float]:
+    """Page latencies of a walk over `rows` orders from the oldest, `limit` a page."""
+    params: dict[str, Any] = {"limit": limit}
+    served = 0
+    while served < rows:
+        started = time.perf_counter()
+        page = http.get("/orders", params=params).json()
+        yield time.perf_counter() - started
+        served += len(page["data"])
+        if not page["pagination"]["has_more"]:
+            return
+        params = {"limit": limit, "cursor": page["pagination"]["next_cursor"]}
+
+
+def measure_reads(targets: list[tuple[str, dict[str, Any]]], repeat: int) -> list[dict[str, Any]]:
+    """p50/p99 per query for every (base URL, seed info), one request to each in turn, so that
+    whatever else the machine is doing weighs on every size alike."""
+    clients = [client(base) for base, _ in targets]
+    cases = [read_cases(info, repeat) for _, info in targets]
+    figures: list[dict[str, Any]] = [{} for _ in targets]
+    try:
+        for label in cases[0]:
+            samples: list[list[float]] = [[] for _ in targets]
+            for n in range(-5, repeat):  # the first five warm the connection and the caches
+                for http, case, into in zip(clients, cases, samples, strict=True):
+                    elapsed = timed_get(http, *case[label][n % repeat])
+                    if n >= 0:
+                        into.append(elapsed)
+            for figure, into in zip(figures, samples, strict=True):
+                figure[label] = percentiles(into)
+        walks = {n: cursor_walk(http, 10_000) for n, http in enumerate(clients)}
+        pages: list[list[float]] = [[] for _ in targets]
+        while walks:
+            for n, walk in list(walks.items()):
+                step = next(walk, None)
+                if step is None:
+                    del walks[n]
+                else:
+                    pages[n].append(step)
+        for figure, into in zip(figures, pages, strict=True):
+            figure["cursor walk page (10,000 rows)"] = percentiles(into)
+    finally:
+        for http in clients:
+            http.close()
     return figures
 
 
@@ -418,28 +468,49 @@ def db_size_mb(db_path: Path) -> float:
 # --- one size, and the comparison -----------------------------------------------------------
 
 
-def run_size(rows: int, tmp: Path, repeat: int, posts: int) -> dict[str, Any]:
+def seed_size(rows: int, tmp: Path) -> tuple[Path, dict[str, Any]]:
     db_path = tmp / f"scale-{rows}.sqlite3"
     info = seed(db_path, rows)
-    print(f"\n{rows:,} orders: seeded in {info['seconds']:.1f} s")
-    since = format_ms(info["now_ms"] - HOUR_MS)
-    order_id, reference = info["sample"][len(info["sample"]) // 2]
-    result: dict[str, Any] = {"rows": rows, "seed_seconds": info["seconds"]}
-    with sandbox(db_path) as (base, pid):
-        # Plans after the server opened the file: it is what adds a missing index.
-        result["plans"] = print_plans(db_path, since, order_id, reference)
-        result["latency"] = measure_reads(base, info, repeat)
-        for label, figure in result["latency"].items():
-            print(f"  {label:<34} p50 {figure['p50_ms']:7.2f} ms  p99 {figure['p99_ms']:7.2f} ms")
-        result["post_orders_per_s"] = {
-            str(n): post_throughput(base, n, posts * max(1, n // 4)) for n in (1, 16)
-        }
-        for n, rate in result["post_orders_per_s"].items():
-            print(f"  POST /orders, {n:>2} client(s)            {rate:8.1f} req/s")
-        result["server_rss_mb"] = rss_mb(pid)
-    result["db_size_mb"] = db_size_mb(db_path)
+    print(f"{rows:>9,} orders seeded in {info['seconds']:6.1f} s")
+    return db_path, info
+
+
+def run_sizes(sizes: list[int], tmp: Path, repeat: int, posts: int) -> list[dict[str, Any]]:
+    seeded = [seed_size(rows, tmp) for rows in sizes]
+    results = [
+        {"rows": rows, "seed_seconds": info["seconds"]}
+        for rows, (_, info) in zip(sizes, seeded, strict=True)
+    ]
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(sandbox(db_path)) for db_path, _ in seeded]
+        for result, (db_path, info) in zip(results, seeded, strict=True):
+            # Plans after the server opened the file: opening is what adds a missing index.
+            print(f"\n{result['rows']:,} orders: query plans")
+            order_id, reference = info["sample"][len(info["sample"]) // 2]
+            since = format_ms(info["now_ms"] - HOUR_MS)
+            result["plans"] = print_plans(db_path, since, order_id, reference)
+        latencies = measure_reads(
+            [(base, info) for (base, _), (_, info) in zip(servers, seeded, strict=True)], repeat
+        )
+        for result, latency, (base, pid) in zip(results, latencies, servers, strict=True):
+            result["latency"] = latency
+            result["post_orders_per_s"] = {
+                str(n): post_throughput(base, n, posts * max(1, n // 4)) for n in (1, 16)
+            }
+            result["server_rss_mb"] = rss_mb(pid)
+    for result, (db_path, _) in zip(results, seeded, strict=True):
+        result["db_size_mb"] = db_size_mb(db_path)
+        print_size(result)
+    return results
+
+
+def print_size(result: dict[str, Any]) -> None:
+    print(f"\n{result['rows']:,} orders (seeded in {result['seed_seconds']:.1f} s)")
+    for label, figure in result["latency"].items():
+        print(f"  {label:<34} p50 {figure['p50_ms']:7.2f} ms  p99 {figure['p99_ms']:7.2f} ms")
+    for n, rate in result["post_orders_per_s"].items():
+        print(f"  POST /orders, {n:>2} client(s)            {rate:8.1f} req/s")
     print(f"  server RSS {result['server_rss_mb']:.0f} MB, database {result['db_size_mb']:.0f} MB")
-    return result
 
 
 def print_ratios(small: dict[str, Any], large: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -467,7 +538,7 @@ def main() -> int:
     args = parser.parse_args()
     sizes = args.rows or [1_000, 1_000_000]
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
-        results = [run_size(rows, Path(tmp), args.repeat, args.posts) for rows in sizes]
+        results = run_sizes(sizes, Path(tmp), args.repeat, args.posts)
     summary: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "sizes": results}
     if len(results) >= 2:
         summary["ratios"] = print_ratios(results[0], results[-1])
