@@ -52,6 +52,7 @@ YEAR_MS = 365 * 24 * HOUR_MS
 SHIP_AFTER = 10 * 60_000 + 1
 DELIVER_AFTER = 40 * 60_000 + 2
 CHUNK = 20_000
+WALK_ROWS = 10_000
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -378,18 +379,17 @@ def read_cases(info: dict[str, Any], repeat: int) -> dict[str, list[tuple[str, d
     }
 
 
-def cursor_walk(http: httpx.Client, rows: int, limit: int = 200) -> Iterator[float]:
-    """Page latencies of a walk over `rows` orders from the oldest, `limit` a page."""
+def cursor_walk(http: httpx.Client, pages: int, limit: int = 200) -> Iterator[float]:
+    """Latencies of `pages` pages of a walk over the orders from the oldest, `limit` a page;
+    a history too short for that many is walked again from the start, so that every size
+    serves the same number of pages side by side."""
     params: dict[str, Any] = {"limit": limit}
-    served = 0
-    while served < rows:
+    for _ in range(pages):
         started = time.perf_counter()
         page = http.get("/orders", params=params).json()
         yield time.perf_counter() - started
-        served += len(page["data"])
-        if not page["pagination"]["has_more"]:
-            return
-        params = {"limit": limit, "cursor": page["pagination"]["next_cursor"]}
+        cursor = page["pagination"]["next_cursor"]
+        params = {"limit": limit} if cursor is None else {"limit": limit, "cursor": cursor}
 
 
 def measure_reads(targets: list[tuple[str, dict[str, Any]]], repeat: int) -> list[dict[str, Any]]:
@@ -408,7 +408,7 @@ def measure_reads(targets: list[tuple[str, dict[str, Any]]], repeat: int) -> lis
                         into.append(elapsed)
             for figure, into in zip(figures, samples, strict=True):
                 figure[label] = percentiles(into)
-        walks = {n: cursor_walk(http, 10_000) for n, http in enumerate(clients)}
+        walks = {n: cursor_walk(http, WALK_ROWS // 200) for n, http in enumerate(clients)}
         pages: list[list[float]] = [[] for _ in targets]
         while walks:
             for n, walk in list(walks.items()):
@@ -418,7 +418,7 @@ def measure_reads(targets: list[tuple[str, dict[str, Any]]], repeat: int) -> lis
                 else:
                     pages[n].append(step)
         for figure, into in zip(figures, pages, strict=True):
-            figure["cursor walk page (10,000 rows)"] = percentiles(into)
+            figure[f"cursor walk page ({WALK_ROWS:,} rows)"] = percentiles(into)
     finally:
         for http in clients:
             http.close()
