@@ -74,7 +74,8 @@ CREATE INDEX IF NOT EXISTS inbound_reference_poll
   ON inbound_shipments (partner, reference, updated_at, id);
 CREATE INDEX IF NOT EXISTS inbound_warehouse_poll
   ON inbound_shipments (partner, warehouse_id, updated_at, id);
-CREATE INDEX IF NOT EXISTS inbound_status_poll ON inbound_shipments (partner, status, updated_at, id);
+CREATE INDEX IF NOT EXISTS inbound_status_poll
+  ON inbound_shipments (partner, status, updated_at, id);
 CREATE TABLE IF NOT EXISTS inventory_adjustments (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, sku TEXT NOT NULL, warehouse_id TEXT NOT NULL,
   quantity_delta INTEGER NOT NULL, reason TEXT NOT NULL, note TEXT, adjusted_at TEXT NOT NULL,
