@@ -44,31 +44,54 @@ CREATE TABLE IF NOT EXISTS orders (
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL, cancelled_at TEXT, doc TEXT NOT NULL,
   UNIQUE (partner, reference));
 CREATE INDEX IF NOT EXISTS orders_poll ON orders (partner, updated_at, id);
-CREATE INDEX IF NOT EXISTS orders_number ON orders (partner, order_number);
+-- A list filtered on a column seeks (partner, column) and finds the rows already in list order,
+-- (updated_at, id). Without such an index SQLite walks the partner's whole history in poll order
+-- and tests the filter on every row: linear in the history (see bench/bench_scale.py).
+CREATE INDEX IF NOT EXISTS orders_number_poll ON orders (partner, order_number, updated_at, id);
+CREATE INDEX IF NOT EXISTS orders_status_poll ON orders (partner, status, updated_at, id);
+DROP INDEX IF EXISTS orders_number;
 CREATE TABLE IF NOT EXISTS order_allocations (
   order_id TEXT NOT NULL, sku TEXT NOT NULL, allocated INTEGER NOT NULL,
   backordered INTEGER NOT NULL, PRIMARY KEY (order_id, sku));
+-- Stock that rises goes to the backordered orders of that SKU: a seek into the few backordered
+-- lines, not a scan of every allocation ever made.
+CREATE INDEX IF NOT EXISTS allocations_backordered ON order_allocations (sku) WHERE backordered > 0;
 CREATE TABLE IF NOT EXISTS shipments (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, order_id TEXT NOT NULL, status TEXT NOT NULL,
   warehouse_id TEXT NOT NULL, shipped_at TEXT NOT NULL, created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL, voided INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS shipments_poll ON shipments (partner, updated_at, id);
-CREATE INDEX IF NOT EXISTS shipments_order ON shipments (order_id);
+CREATE INDEX IF NOT EXISTS shipments_order_poll ON shipments (partner, order_id, updated_at, id);
+-- An order's embedded shipments, in the order they were made (created_at, id), with no sort.
+CREATE INDEX IF NOT EXISTS shipments_by_order ON shipments (order_id, created_at, id);
+DROP INDEX IF EXISTS shipments_order;
 CREATE TABLE IF NOT EXISTS inbound_shipments (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, reference TEXT NOT NULL, status TEXT NOT NULL,
   warehouse_id TEXT NOT NULL, received_at TEXT, created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS inbound_poll ON inbound_shipments (partner, updated_at, id);
+CREATE INDEX IF NOT EXISTS inbound_reference_poll
+  ON inbound_shipments (partner, reference, updated_at, id);
+CREATE INDEX IF NOT EXISTS inbound_warehouse_poll
+  ON inbound_shipments (partner, warehouse_id, updated_at, id);
+CREATE INDEX IF NOT EXISTS inbound_status_poll
+  ON inbound_shipments (partner, status, updated_at, id);
 CREATE TABLE IF NOT EXISTS inventory_adjustments (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, sku TEXT NOT NULL, warehouse_id TEXT NOT NULL,
   quantity_delta INTEGER NOT NULL, reason TEXT NOT NULL, note TEXT, adjusted_at TEXT NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS adjustments_poll ON inventory_adjustments (partner, updated_at, id);
+CREATE INDEX IF NOT EXISTS adjustments_sku_poll
+  ON inventory_adjustments (partner, sku, updated_at, id);
+CREATE INDEX IF NOT EXISTS adjustments_warehouse_poll
+  ON inventory_adjustments (partner, warehouse_id, updated_at, id);
 CREATE TABLE IF NOT EXISTS returns (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, order_id TEXT NOT NULL, rma TEXT,
   status TEXT NOT NULL, warehouse_id TEXT NOT NULL, received_at TEXT, created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS returns_poll ON returns (partner, updated_at, id);
+CREATE INDEX IF NOT EXISTS returns_order_poll ON returns (partner, order_id, updated_at, id);
+CREATE INDEX IF NOT EXISTS returns_status_poll ON returns (partner, status, updated_at, id);
 CREATE TABLE IF NOT EXISTS webhooks (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,
   secret TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
@@ -90,6 +113,10 @@ CREATE TABLE IF NOT EXISTS idempotency (
   status_code INTEGER NOT NULL, resource_id TEXT, snapshot TEXT, error TEXT,
   created_at TEXT NOT NULL, PRIMARY KEY (partner, key));
 """
+
+# Indexes need no migration step: SCHEMA runs on every open, so `CREATE INDEX IF NOT EXISTS` builds
+# a new index over an existing database's rows (once; seconds at a million orders) and
+# `DROP INDEX IF EXISTS` removes one it replaces.
 
 # Columns added after a table was first released: (table, column, definition). SCHEMA creates a
 # new database with them; a database written by an older sandbox gets them by ALTER TABLE on open.
