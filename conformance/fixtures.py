@@ -68,7 +68,7 @@ def spec() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def schema_validator(spec: dict[str, Any]) -> SpecValidator:
     """`schema_validator(resp)` -> list of problems; `schema_validator(body, "Order")` too;
-    `.assert_valid(resp)`, `.validate_component(body, name)`, `.response_problems(resp)`."""
+    `.validate_component(body, name)`, `.response_problems(resp)`."""
     return SpecValidator(spec)
 
 

@@ -113,10 +113,6 @@ class OperationIndex:
                 return operation_id, template
         return None
 
-    def path_known(self, path: str) -> bool:
-        path = path.split("?", 1)[0] or "/"
-        return any(pattern.match(path) for _p, pattern, *_rest in self._routes)
-
 
 @dataclass(repr=False)
 class ApiResponse:
@@ -294,6 +290,7 @@ class HttpSession:
         self._lock = threading.Lock()
         self._requests_made = 0
         self._recorded: list[ApiResponse] = []
+        # Exchanges beyond MAX_RECORDED are counted, not kept (the report says how many).
         self.dropped_records = 0
         # Called with every exchange as it is recorded (the plugin keeps each check's own, as
         # evidence for its report entry, however many the run has recorded in all).
@@ -472,10 +469,6 @@ class ApiClient:
     @property
     def requests_made(self) -> int:
         return self.session.requests_made
-
-    def with_token(self, token: str | None) -> ApiClient:
-        """Another client on the same session (same rate cap, count and recording)."""
-        return ApiClient(self.session, token)
 
     def request(
         self,

@@ -365,6 +365,7 @@ class ConformanceRun:
             started_at=self.started_at,
             finished_at=utc_now(),
             requests_made=self.requests_made,
+            recorded_exchanges_dropped=self.http.dropped_records if self.http is not None else 0,
         )
         self.report["cleanup"] = self.cleanup.as_dict()
         if exitstatus == pytest.ExitCode.INTERRUPTED:

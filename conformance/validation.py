@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -188,12 +187,6 @@ class SpecValidator:
             for message in self._errors(resp.json, schema_pointer, what)
         ]
 
-    def assert_valid(self, resp: ApiResponse) -> None:
-        """Raise AssertionError with every problem of `resp`, one per line."""
-        problems = self.response_problems(resp)
-        if problems:
-            raise AssertionError("\n".join(str(problem) for problem in problems))
-
     def __call__(self, target: Any, schema_name: str | None = None) -> list[str]:
         """`schema_validator(resp)` -> problems of a response; `schema_validator(body, "Order")`
         -> problems of a body against a component schema."""
@@ -202,11 +195,3 @@ class SpecValidator:
         if schema_name is None:
             raise TypeError("pass a component schema name to validate a plain body")
         return self.validate_component(target, schema_name)
-
-
-@cache
-def default_validator() -> SpecValidator:
-    """The validator for the installed spec (built once per process)."""
-    import fulfillment_spec
-
-    return SpecValidator(fulfillment_spec.load_openapi())
