@@ -18,6 +18,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from conformance import refs
 from conformance.http import ApiResponse, OperationIndex
 
 __all__ = ["SPEC_URI", "Problem", "SpecValidator", "json_path"]
@@ -62,18 +63,7 @@ class SpecValidator:
     # -- locating things in the spec -------------------------------------------------------
     def _deref(self, node: Any, pointer: str) -> tuple[Any, str]:
         """Follow local `$ref`s of a (response) object; returns the target and its pointer."""
-        seen = 0
-        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and seen < 16:
-            ref = node["$ref"]
-            if not ref.startswith("#/"):
-                break
-            pointer = ref[1:]
-            node = self.spec
-            for token in pointer.lstrip("/").split("/"):
-                token = token.replace("~1", "/").replace("~0", "~")
-                node = node.get(token) if isinstance(node, Mapping) else None
-            seen += 1
-        return node, pointer
+        return refs.follow(self.spec, node, pointer)
 
     def operation(self, method: str, template: str) -> Mapping[str, Any] | None:
         item = (self.spec.get("paths") or {}).get(template) or {}

@@ -60,9 +60,10 @@ import schemathesis
 from schemathesis import Case, HookContext
 from schemathesis.transport import requests as _requests_transport
 
+from conformance import refs
 from conformance.cleanup import sink_url
 from conformance.http import MAX_429_RETRIES, is_rate_limited, retry_after_seconds
-from conformance.property import checks as _checks
+from conformance.property import checks as _checks  # noqa: F401  (registers the kit's checks)
 from conformance.property import mapping
 
 __all__ = [
@@ -171,13 +172,13 @@ def _header_schema(case: Case, name: str) -> Mapping[str, Any] | None:
         *(case.operation.definition.raw.get("parameters") or []),
     ]
     for parameter in parameters:
-        parameter = _checks._resolve(root, parameter)
+        parameter = refs.resolve(root, parameter)
         if (
             isinstance(parameter, Mapping)
             and parameter.get("in") == "header"
             and str(parameter.get("name", "")).lower() == name.lower()
         ):
-            schema = _checks._resolve(root, parameter.get("schema") or {})
+            schema = refs.resolve(root, parameter.get("schema") or {})
             return schema if isinstance(schema, Mapping) else {}
     return None
 
