@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import fulfillment_spec
 import pytest
 
+from conformance.errors import KitError
+
 __all__ = [
     "LEVELS",
     "MARKER",
@@ -39,7 +41,7 @@ PROFILES: tuple[str, ...] = tuple(fulfillment_spec.load_profiles())
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class CatalogueError(ValueError):
+class CatalogueError(KitError, ValueError):
     """A check cites an id the catalogue does not have, or ids of two profiles."""
 
 

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance import redaction
+from conformance.errors import CheckFailure
 from conformance.outcomes import NotExercised
 
 __all__ = [
@@ -62,9 +63,9 @@ DEFAULT: Final = _Default()
 as the bearer token instead (for 401 checks: `token="not-a-valid-token"`)."""
 
 
-class RequestFailed(AssertionError):
-    """No usable response (timeout, connection refused). An AssertionError, so the check fails
-    with this one-line message instead of an httpx traceback."""
+class RequestFailed(CheckFailure):
+    """No usable response (timeout, connection refused). A check failure (an AssertionError), so
+    the check fails with this one-line message instead of an httpx traceback."""
 
 
 class RateLimited(NotExercised, RequestFailed):

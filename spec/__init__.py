@@ -36,19 +36,20 @@ def load_openapi() -> dict[str, Any]:
     return document
 
 
-@cache
 def _load_catalogue() -> dict[str, Any]:
     with REQUIREMENTS_PATH.open(encoding="utf-8") as handle:
         catalogue: dict[str, Any] = yaml.safe_load(handle)
     return catalogue
 
 
+@cache
 def load_requirements() -> list[dict[str, Any]]:
     """The requirement catalogue's entries, in catalogue order."""
     requirements: list[dict[str, Any]] = _load_catalogue()["requirements"]
     return requirements
 
 
+@cache
 def load_profiles() -> dict[str, dict[str, Any]]:
     """The profiles the catalogue declares (name -> title, description), in catalogue order."""
     profiles: dict[str, dict[str, Any]] = _load_catalogue()["profiles"]

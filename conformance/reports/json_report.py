@@ -2,9 +2,10 @@
 
 Scripts and CI recipes parse it, so its shape changes only with the design note. Beyond the
 note's fields it carries `not_tested` (requirements no black-box test can verify, with the
-reason), `run_id` and `seed` (to reproduce the run), `recorded_exchanges_dropped` (exchanges past
-the recording cap, which the cross-cutting response rules did not see), and on every requirement
-`evidence`: the requests and responses that decided it (often none), credentials masked.
+reason), `run_id` and `seed` (to reproduce the run), and on every requirement `evidence`: the
+requests and responses that decided it (often none), credentials masked. The plugin adds what
+only the end of a run knows: `cleanup`, `recorded_exchanges_dropped` (exchanges past the
+recording cap, which the cross-cutting response rules did not see) and `interrupted`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ def build(
     started_at: str,
     finished_at: str,
     requests_made: int,
-    recorded_exchanges_dropped: int = 0,
 ) -> dict[str, Any]:
     """The report as a dict, secrets scrubbed, `evidence` on every requirement (maybe [])."""
     report: dict[str, Any] = {
@@ -43,8 +43,6 @@ def build(
         "finished_at": finished_at,
         "profiles": list(result.profiles),
         "requests_made": requests_made,
-        # Exchanges past the recording cap: the cross-cutting response rules did not see them.
-        "recorded_exchanges_dropped": recorded_exchanges_dropped,
         "requirements": [requirement.as_dict() for requirement in result.requirements],
         "summary": dict(result.summary),
         "not_tested": [entry.as_dict() for entry in result.not_tested],
