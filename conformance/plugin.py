@@ -24,6 +24,7 @@ from conformance.catalogue import MARKER, PROFILES, CatalogueError, catalogue, p
 from conformance.cleanup import RUN_ID_ENV, Cleanup, created_webhook_ids, sweep_webhooks
 from conformance.config import FLAGS, OPTIONS, REPEATABLE, Config, ConfigError, env_name
 from conformance.evidence import describe_exchange, pick_exchanges
+from conformance.fixtures import EVIDENCE, NOTE
 from conformance.http import ApiResponse, HttpSession
 from conformance.outcomes import Aggregate, CheckOutcome, CheckResult, NotExercised, aggregate
 
@@ -34,11 +35,6 @@ RESULT_KEY = pytest.StashKey[dict[str, Any]]()
 LAST_MODULE_PREFIX = "test_zz_"  # cross-cutting checks judge what every other check recorded
 PROPERTY_MODULES = ("test_property_based",)
 PROPERTY_DISABLED = "property-based checks disabled (--no-property-based)"
-# The user_properties key under which a passing check leaves a note for the report.
-NOTE = "conformance_note"
-# The user_properties key under which a check hands over evidence it gathered itself (an
-# evidence item: request, response, curl), e.g. from a Schemathesis case the kit did not send.
-EVIDENCE = "conformance_evidence"
 # A check's own exchanges kept as candidate evidence (the newest; a failure is about those).
 MAX_OWN_EXCHANGES = 50
 MAX_MESSAGE_CHARS = 2000

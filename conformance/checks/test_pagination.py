@@ -318,8 +318,10 @@ def test_pages_respect_limit(scenario: Scenario) -> None:
     """No page holds more rows than `limit` (fewer is allowed), and no page is empty while
     has_more is true (a client would loop on nothing)."""
     _require_pages(scenario)
+    limit = scenario.walk.limit
+    assert limit is not None, "the scenario's walk sends a limit"
     for number, page in enumerate(scenario.walk.pages, start=1):
-        assert len(page.rows) <= scenario.walk.limit, (
+        assert len(page.rows) <= limit, (
             f"expected at most {scenario.walk.limit} rows on page {number}, got {len(page.rows)} "
             f"({page.response.describe()})"
         )

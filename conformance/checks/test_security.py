@@ -319,7 +319,6 @@ def test_optional_resources_of_another_partner_are_hidden(
     module_factory: Any,
     foreign: dict[str, Any],
     conformance_config: Any,
-    record_property: Any,
 ) -> None:
     """For each optional profile claimed: the first partner's inbound shipment, return,
     adjustment and webhook are 404 for the second token (GET, and DELETE for webhooks) and

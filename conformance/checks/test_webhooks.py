@@ -910,7 +910,6 @@ def test_advanced_flow_events_fire_for_claimed_profiles(
     conformance_config: Any,
     spec: dict[str, Any],
     schema_validator: Any,
-    record_property: Any,
 ) -> None:
     """For each claimed profile among inbound, adjustments and returns: receiving an ASN,
     recording an adjustment and receiving a return deliver inbound.received,
