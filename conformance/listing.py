@@ -135,6 +135,19 @@ def walk_list(
         query = {**params, **sized, "cursor": page.next_cursor}
 
 
+def older_than(since: str) -> Callable[[dict[str, Any]], str | None]:
+    """For `stop_if` or a judgement: why a row's updated_at is before `since` (else None)."""
+    bound = parse_ts(since)
+
+    def older(row: dict[str, Any]) -> str | None:
+        stamp = parse_ts(row.get("updated_at"))
+        if stamp is not None and bound is not None and stamp < bound:
+            return f"a row with updated_at {row.get('updated_at')} before updated_since {since}"
+        return None
+
+    return older
+
+
 def read_rows(
     api: Any,
     path: str,

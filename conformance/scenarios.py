@@ -20,7 +20,7 @@ import pytest
 
 from conformance.factories import TestData
 from conformance.http import ApiClient, ApiResponse
-from conformance.listing import Walk, ids_ascending, parse_ts, read_rows, walk_list
+from conformance.listing import Walk, ids_ascending, older_than, parse_ts, read_rows, walk_list
 
 # How many pages a helper that only reads a list follows (its rows, not a judgement of paging).
 MAX_PAGES = 5
@@ -31,10 +31,23 @@ def new_key(run_id: str) -> str:
     return f"{run_id}-{uuid.uuid4().hex}"
 
 
-def error_code(resp: ApiResponse) -> Any:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error.get("code") if isinstance(error, dict) else None
+def body_of(resp: Any) -> dict[str, Any]:
+    """The JSON object of a response body, or {} when it is none."""
+    return resp.json if isinstance(resp.json, dict) else {}
+
+
+def error_of(resp: Any) -> dict[str, Any]:
+    """The error envelope's `error` object, or {} when there is none."""
+    error = body_of(resp).get("error")
+    return error if isinstance(error, dict) else {}
+
+
+def error_code(resp: Any) -> Any:
+    return error_of(resp).get("code")
+
+
+def error_field(resp: Any) -> Any:
+    return error_of(resp).get("field")
 
 
 def orders_with_reference(api: ApiClient, reference: str) -> list[dict[str, Any]]:
@@ -188,16 +201,6 @@ WALK_LIMIT = 2
 FAR_PAST = "2000-01-01T00:00:00Z"
 
 
-def error_field(resp: Any) -> Any:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error.get("field") if isinstance(error, dict) else None
-
-
-def body_of(resp: Any) -> dict[str, Any]:
-    return resp.json if isinstance(resp.json, dict) else {}
-
-
 def get_ok(api: Any, path: str) -> dict[str, Any]:
     resp = api.request("GET", path)
     assert resp.status == 200 and isinstance(resp.json, dict), (
@@ -255,14 +258,7 @@ def judge_walk(polled: Polled) -> Walk:
     (PAG-001..PAG-008) on it: envelope, each run row once, nothing older than the bound, pages
     within limit, has_more agreeing with next_cursor, ascending (updated_at, id)."""
     since = polled.since
-    bound = parse_ts(since)
-
-    def older(row: dict[str, Any]) -> str | None:
-        stamp = parse_ts(row.get("updated_at"))
-        if stamp is not None and bound is not None and stamp < bound:
-            return f"a row with updated_at {row.get('updated_at')} before updated_since {since}"
-        return None
-
+    older = older_than(since)
     walk = walk_list(polled.api, polled.path, {"updated_since": since}, limit=WALK_LIMIT)
     assert walk.error is None, f"{walk.error} ({walk.describe()})"
     too_old = [reason for _, row in walk.rows() if (reason := older(row))]

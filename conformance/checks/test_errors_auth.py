@@ -21,15 +21,10 @@ import pytest
 from conformance import contract
 from conformance.catalogue import requirement
 from conformance.factories import TestData
+from conformance.scenarios import error_of
 
 BAD_TOKEN = "wms_conformance_not_a_valid_token"
 OVERSIZED_BYTES = 16 * 1024 * 1024
-
-
-def error_of(resp: Any) -> dict[str, Any]:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error if isinstance(error, dict) else {}
 
 
 def envelope_problem(resp: Any, status: int, code: str) -> str | None:

@@ -18,12 +18,7 @@ from conformance.catalogue import requirement
 from conformance.factories import TestData
 from conformance.listing import walk_list
 from conformance.outcomes import not_exercised
-
-
-def error_code(resp: Any) -> Any:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error.get("code") if isinstance(error, dict) else None
+from conformance.scenarios import error_code
 
 
 @pytest.fixture(scope="module")
