@@ -29,9 +29,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conformance import __version__, redaction
+from conformance import __version__, contract, redaction
 from conformance.config import OPTIONS, Config, ConfigError
 from conformance.driver import load_driver
+from conformance.errors import KitError
 from conformance.outcomes import exit_code
 from conformance.plugin import fold
 
@@ -163,7 +164,9 @@ def _probe(client: httpx.Client, url: str, token: str, which: str) -> None:
 
 
 def preflight(config: Config) -> None:
-    """Raise ConfigError (one sentence) when the run cannot work at all."""
+    """Raise a KitError (one sentence: ConfigError, CatalogueError) when the run cannot work at
+    all: the contract's operations must each name a catalogue profile, the target must answer."""
+    contract.operations()
     try:
         load_driver(config.driver_spec)
     except ValueError as exc:
@@ -295,7 +298,7 @@ def command_run(args: argparse.Namespace) -> int:
     try:
         config = _config_from_args(args, dict(os.environ))
         preflight(config)
-    except ConfigError as exc:
+    except KitError as exc:
         return _error(str(exc))
     header = (
         f"fulfillment-conformance {__version__}: target {config.base_url},"
@@ -377,7 +380,7 @@ def command_demo(args: argparse.Namespace) -> int:
             config = Config.from_sources(options.get, {})
             print(f"fulfillment-conformance demo: sandbox on {base_url}, every profile", flush=True)
             code, report = run_checks(config, junitxml=str(out / "junit.xml"))
-        except ConfigError as exc:
+        except KitError as exc:
             return _error(str(exc))
         finally:
             proc.terminate()

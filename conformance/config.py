@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from conformance import redaction
 from conformance.catalogue import PROFILES, catalogue
+from conformance.errors import KitError
 from conformance.webhook_receiver import check_webhook_options
 
 __all__ = [
@@ -64,7 +65,7 @@ REPEATABLE = ("profile", "only")
 FLAGS = ("no-property-based", "probe-rate-limit", "verbose")
 
 
-class ConfigError(ValueError):
+class ConfigError(KitError, ValueError):
     """A usage or configuration error: the message is one sentence for the user."""
 
 

@@ -14,6 +14,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from conformance.errors import CheckFailure
 from conformance.http import ApiClient, ApiResponse
 
 __all__ = [
@@ -38,7 +39,7 @@ DRIVER_METHODS = (
 )
 
 
-class DriverError(AssertionError):
+class DriverError(CheckFailure):
     """A driver step did not happen (the target refused it): the check fails with this message."""
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from conformance.driver import WarehouseDriver
 from conformance.http import ApiClient
+from conformance.listing import read_rows
 
 __all__ = ["DEFAULT_STOCK", "ReferenceData", "TestData"]
 
@@ -46,23 +47,13 @@ class ReferenceData:
         with self._lock:
             if path in self._lists:
                 return self._lists[path]
-        found: list[str] = []
-        params: dict[str, Any] = {}
-        for _ in range(_MAX_PAGES):
-            resp = self.api.request("GET", path, params=params)
-            assert resp.status == 200 and isinstance(resp.json, dict), (
-                f"expected 200 with a JSON list from GET {path} (needed to discover ids),"
-                f" got {resp.status} ({resp.describe()})"
+        found = [
+            str(row["id"])
+            for row in read_rows(
+                self.api, path, {}, max_pages=_MAX_PAGES, why="needed to discover ids"
             )
-            found += [
-                str(row["id"])
-                for row in resp.json.get("data") or []
-                if isinstance(row, dict) and row.get("id")
-            ]
-            cursor = (resp.json.get("pagination") or {}).get("next_cursor")
-            if not cursor:
-                break
-            params = {"cursor": cursor}
+            if row.get("id")
+        ]
         with self._lock:
             self._lists[path] = found
         return found

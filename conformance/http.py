@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance import redaction
+from conformance.errors import CheckFailure
 from conformance.outcomes import NotExercised
 
 __all__ = [
@@ -62,9 +63,9 @@ DEFAULT: Final = _Default()
 as the bearer token instead (for 401 checks: `token="not-a-valid-token"`)."""
 
 
-class RequestFailed(AssertionError):
-    """No usable response (timeout, connection refused). An AssertionError, so the check fails
-    with this one-line message instead of an httpx traceback."""
+class RequestFailed(CheckFailure):
+    """No usable response (timeout, connection refused). A check failure (an AssertionError), so
+    the check fails with this one-line message instead of an httpx traceback."""
 
 
 class RateLimited(NotExercised, RequestFailed):
@@ -112,10 +113,6 @@ class OperationIndex:
             if route_method == method and pattern.match(path):
                 return operation_id, template
         return None
-
-    def path_known(self, path: str) -> bool:
-        path = path.split("?", 1)[0] or "/"
-        return any(pattern.match(path) for _p, pattern, *_rest in self._routes)
 
 
 @dataclass(repr=False)
@@ -294,6 +291,7 @@ class HttpSession:
         self._lock = threading.Lock()
         self._requests_made = 0
         self._recorded: list[ApiResponse] = []
+        # Exchanges beyond MAX_RECORDED are counted, not kept (the report says how many).
         self.dropped_records = 0
         # Called with every exchange as it is recorded (the plugin keeps each check's own, as
         # evidence for its report entry, however many the run has recorded in all).
@@ -472,10 +470,6 @@ class ApiClient:
     @property
     def requests_made(self) -> int:
         return self.session.requests_made
-
-    def with_token(self, token: str | None) -> ApiClient:
-        """Another client on the same session (same rate cap, count and recording)."""
-        return ApiClient(self.session, token)
 
     def request(
         self,

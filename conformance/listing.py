@@ -60,7 +60,7 @@ class Walk:
 
     path: str
     params: dict[str, Any]
-    limit: int
+    limit: int | None
     pages: list[Page] = field(default_factory=list)
     error: str | None = None
     stopped: str | None = None
@@ -86,7 +86,7 @@ def walk_list(
     path: str,
     params: dict[str, Any],
     *,
-    limit: int,
+    limit: int | None,
     between_pages: Callable[[int], None] | None = None,
     stop_if: Callable[[dict[str, Any]], str | None] | None = None,
     max_pages: int = MAX_PAGES,
@@ -96,10 +96,12 @@ def walk_list(
     The filters are sent again with every cursor, unchanged (the spec's `cursor` parameter).
     `between_pages(n)` runs after page n has been read; `stop_if(row)` returns a reason to stop
     early (for instance rows older than `updated_since`: a filter that is ignored would otherwise
-    make the walk crawl the server's whole history).
+    make the walk crawl the server's whole history). `limit=None` sends none (the server's
+    default page size).
     """
     walk = Walk(path=path, params=dict(params), limit=limit)
-    query: dict[str, Any] = {**params, "limit": limit}
+    sized: dict[str, Any] = {} if limit is None else {"limit": limit}
+    query: dict[str, Any] = {**params, **sized}
     while True:
         resp = api.request("GET", path, params=query)
         body = resp.json
@@ -130,7 +132,38 @@ def walk_list(
             return walk
         if between_pages is not None:
             between_pages(len(walk.pages))
-        query = {**params, "limit": limit, "cursor": page.next_cursor}
+        query = {**params, **sized, "cursor": page.next_cursor}
+
+
+def older_than(since: str) -> Callable[[dict[str, Any]], str | None]:
+    """For `stop_if` or a judgement: why a row's updated_at is before `since` (else None)."""
+    bound = parse_ts(since)
+
+    def older(row: dict[str, Any]) -> str | None:
+        stamp = parse_ts(row.get("updated_at"))
+        if stamp is not None and bound is not None and stamp < bound:
+            return f"a row with updated_at {row.get('updated_at')} before updated_since {since}"
+        return None
+
+    return older
+
+
+def read_rows(
+    api: Any,
+    path: str,
+    params: dict[str, Any],
+    *,
+    max_pages: int,
+    limit: int | None = None,
+    why: str = "",
+) -> list[dict[str, Any]]:
+    """Every row of a list with these filters (at most `max_pages` pages), for a check that needs
+    the rows rather than a judgement of the paging; fails the check on a page that is no list
+    (`why` the rows were needed goes into that message)."""
+    walk = walk_list(api, path, params, limit=limit, max_pages=max_pages)
+    reason = f" ({why})" if why else ""
+    assert walk.error is None, f"{walk.error}{reason} ({walk.describe()})"
+    return [row for _, row in walk.rows()]
 
 
 def ids_ascending(first: str, second: str) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, Final, Literal, NoReturn, get_args
 
 import pytest
 
@@ -32,20 +32,28 @@ __all__ = [
     "CHECK_OUTCOMES",
     "OUTCOMES",
     "Aggregate",
+    "CheckOutcome",
     "CheckResult",
     "NotExercised",
     "NotTested",
+    "Outcome",
     "RequirementResult",
+    "Verdict",
     "aggregate",
     "exit_code",
     "not_exercised",
 ]
 
-OUTCOMES = ("passed", "failed", "warning", "skipped", "not_exercised", "not_applicable")
-CHECK_OUTCOMES = ("passed", "failed", "skipped", "not_exercised")
-CONFORMANT = "conformant"
-NOT_CONFORMANT = "not_conformant"
-PARTIAL = "partial"
+# A requirement's outcome, a check's outcome and a run's verdict: closed vocabularies (the JSON
+# report's values), typed so a misspelt one is a type error.
+Outcome = Literal["passed", "failed", "warning", "skipped", "not_exercised", "not_applicable"]
+CheckOutcome = Literal["passed", "failed", "skipped", "not_exercised"]
+Verdict = Literal["conformant", "not_conformant", "partial"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+CHECK_OUTCOMES: tuple[CheckOutcome, ...] = get_args(CheckOutcome)
+CONFORMANT: Final = "conformant"
+NOT_CONFORMANT: Final = "not_conformant"
+PARTIAL: Final = "partial"
 
 
 class NotExercised(pytest.skip.Exception):  # type: ignore[name-defined]
@@ -66,7 +74,7 @@ class CheckResult:
 
     nodeid: str
     ids: tuple[str, ...]
-    outcome: str  # passed | failed | skipped | not_exercised
+    outcome: CheckOutcome
     message: str = ""
     # The exchanges behind a failure (conformance.evidence items), for the person fixing it.
     evidence: tuple[dict[str, Any], ...] = ()
@@ -78,7 +86,7 @@ class RequirementResult:
     title: str
     level: str
     profile: str
-    outcome: str
+    outcome: Outcome
     message: str
     checks: list[str] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
@@ -116,7 +124,7 @@ class NotTested:
 
 @dataclass
 class Aggregate:
-    verdict: str
+    verdict: Verdict
     profiles: tuple[str, ...]
     requirements: list[RequirementResult]
     not_tested: list[NotTested]
@@ -165,11 +173,11 @@ def _evidence(checks: Sequence[CheckResult]) -> list[dict[str, Any]]:
     return items[:3]
 
 
-def _judge(requirement: Requirement, checks: Sequence[CheckResult]) -> tuple[str, str]:
+def _judge(requirement: Requirement, checks: Sequence[CheckResult]) -> tuple[Outcome, str]:
     failed = [check for check in checks if check.outcome == "failed"]
     skipped = [check for check in checks if check.outcome == "skipped"]
     if failed:
-        outcome = "failed" if requirement.level == "MUST" else "warning"
+        outcome: Outcome = "failed" if requirement.level == "MUST" else "warning"
         message = failed[0].message or "the check failed"
         if len(failed) > 1:
             message += f" (and {_plural(len(failed) - 1, 'more failed check')})"
@@ -219,6 +227,7 @@ def aggregate(
             )
             continue
         checks = by_id.get(requirement.id, [])
+        outcome: Outcome
         if requirement.profile not in profiles:
             outcome, message = "not_applicable", f"profile {requirement.profile} not claimed"
         elif selected and requirement.id not in selected:
@@ -240,7 +249,7 @@ def aggregate(
                 evidence=_evidence(checks) if outcome in ("failed", "warning") else [],
             )
         )
-    summary = {name: 0 for name in OUTCOMES}
+    summary: dict[str, int] = {name: 0 for name in OUTCOMES}
     for judged in requirements:
         summary[judged.outcome] += 1
     blocked = any(
@@ -248,7 +257,7 @@ def aggregate(
         for result in requirements
         if result.profile in profiles
     )
-    verdict = NOT_CONFORMANT if blocked else CONFORMANT
+    verdict: Verdict = NOT_CONFORMANT if blocked else CONFORMANT
     return Aggregate(
         verdict=PARTIAL if partial else verdict,
         profiles=tuple(profiles),

@@ -11,7 +11,6 @@ check did, and at the end aggregates the outcomes per requirement and writes the
 from __future__ import annotations
 
 import os
-import re
 import textwrap
 from collections.abc import Generator
 from datetime import UTC, datetime
@@ -25,8 +24,9 @@ from conformance.catalogue import MARKER, PROFILES, CatalogueError, catalogue, p
 from conformance.cleanup import RUN_ID_ENV, Cleanup, created_webhook_ids, sweep_webhooks
 from conformance.config import FLAGS, OPTIONS, REPEATABLE, Config, ConfigError, env_name
 from conformance.evidence import describe_exchange, pick_exchanges
+from conformance.fixtures import EVIDENCE, NOTE
 from conformance.http import ApiResponse, HttpSession
-from conformance.outcomes import Aggregate, CheckResult, NotExercised, aggregate
+from conformance.outcomes import Aggregate, CheckOutcome, CheckResult, NotExercised, aggregate
 
 __all__ = ["RESULT_KEY", "SESSION_KEY", "ConformanceRun", "utc_now"]
 
@@ -35,18 +35,12 @@ RESULT_KEY = pytest.StashKey[dict[str, Any]]()
 LAST_MODULE_PREFIX = "test_zz_"  # cross-cutting checks judge what every other check recorded
 PROPERTY_MODULES = ("test_property_based",)
 PROPERTY_DISABLED = "property-based checks disabled (--no-property-based)"
-# The user_properties key under which a passing check leaves a note for the report.
-NOTE = "conformance_note"
-# The user_properties key under which a check hands over evidence it gathered itself (an
-# evidence item: request, response, curl), e.g. from a Schemathesis case the kit did not send.
-EVIDENCE = "conformance_evidence"
 # A check's own exchanges kept as candidate evidence (the newest; a failure is about those).
 MAX_OWN_EXCHANGES = 50
 MAX_MESSAGE_CHARS = 2000
-_EXCEPTION_PREFIX = re.compile(
-    r"^(?:[\w.]*\.)?(?:AssertionError|RequestFailed|RateLimited|NotExercised|FailedWithEvidence"
-    r"|DriverError|Failed|Skipped): "
-)
+# Exceptions whose message is the finding itself (a check failure, a plain `assert`, pytest.fail):
+# the report gives the message alone. Any other exception is a crash: its class name stays.
+FINDINGS: tuple[type[BaseException], ...] = (AssertionError, pytest.fail.Exception)
 
 
 def fold(line: str, width: int = 100) -> list[str]:
@@ -131,15 +125,22 @@ def area_of(module: str) -> str:
     return name.replace("_", "-")
 
 
-def failure_message(report: pytest.TestReport) -> str:
-    """The one message a report gives: the assertion text, without pytest's introspection."""
+def failure_message(report: pytest.TestReport, exc: BaseException | None = None) -> str:
+    """The one message a report gives: the assertion text, without pytest's introspection.
+
+    `exc` is what the check raised: a finding (`conformance.errors.CheckFailure`, any
+    AssertionError, pytest.fail) gives its message alone, anything else its class name too."""
     longrepr = report.longrepr
     if isinstance(longrepr, tuple):  # a skip: (path, line, "Skipped: reason")
-        text = _EXCEPTION_PREFIX.sub("", str(longrepr[2]))
-        return redaction.scrub(text)
-    crash = getattr(longrepr, "reprcrash", None)
-    text = str(getattr(crash, "message", None) or longrepr or "")
-    text = _EXCEPTION_PREFIX.sub("", text.strip())
+        if isinstance(exc, pytest.skip.Exception):  # a skip or NotExercised: its reason alone
+            return redaction.scrub(str(exc.msg))
+        text = str(longrepr[2])
+        return redaction.scrub(text.removeprefix("Skipped: "))
+    if isinstance(exc, FINDINGS):
+        text = str(getattr(exc, "msg", None) or exc).strip()
+    else:
+        crash = getattr(longrepr, "reprcrash", None)
+        text = str(getattr(crash, "message", None) or longrepr or "").strip()
     lines = text.splitlines()
     kept: list[str] = []
     for index, line in enumerate(lines):
@@ -299,7 +300,7 @@ class ConformanceRun:
         report = yield
         # The message is taken before the scrub below may flatten the report's structure.
         if report.failed or report.skipped:
-            message = failure_message(report)
+            message = failure_message(report, call.excinfo.value if call.excinfo else None)
             report.conformance_message = message  # type: ignore[attr-defined]
             if report.failed:
                 raised = call.excinfo.value if call.excinfo is not None else None
@@ -327,6 +328,7 @@ class ConformanceRun:
         if previous is not None and previous.outcome in ("failed", "skipped", "not_exercised"):
             return  # the first failure or skip is the story
         text = getattr(report, "conformance_message", None) or failure_message(report)
+        outcome: CheckOutcome
         if report.failed:
             prefix = "" if report.when == "call" else f"error in {report.when}: "
             outcome, message = "failed", prefix + text
@@ -372,6 +374,9 @@ class ConformanceRun:
             requests_made=self.requests_made,
         )
         self.report["cleanup"] = self.cleanup.as_dict()
+        # Exchanges past the recording cap: the cross-cutting response rules did not see them.
+        dropped = self.http.dropped_records if self.http is not None else 0
+        self.report["recorded_exchanges_dropped"] = dropped
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             self.report["interrupted"] = True
         session.config.stash[RESULT_KEY] = self.report

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -19,6 +18,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from conformance import refs
 from conformance.http import ApiResponse, OperationIndex
 
 __all__ = ["SPEC_URI", "Problem", "SpecValidator", "json_path"]
@@ -63,18 +63,7 @@ class SpecValidator:
     # -- locating things in the spec -------------------------------------------------------
     def _deref(self, node: Any, pointer: str) -> tuple[Any, str]:
         """Follow local `$ref`s of a (response) object; returns the target and its pointer."""
-        seen = 0
-        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and seen < 16:
-            ref = node["$ref"]
-            if not ref.startswith("#/"):
-                break
-            pointer = ref[1:]
-            node = self.spec
-            for token in pointer.lstrip("/").split("/"):
-                token = token.replace("~1", "/").replace("~0", "~")
-                node = node.get(token) if isinstance(node, Mapping) else None
-            seen += 1
-        return node, pointer
+        return refs.follow(self.spec, node, pointer)
 
     def operation(self, method: str, template: str) -> Mapping[str, Any] | None:
         item = (self.spec.get("paths") or {}).get(template) or {}
@@ -188,12 +177,6 @@ class SpecValidator:
             for message in self._errors(resp.json, schema_pointer, what)
         ]
 
-    def assert_valid(self, resp: ApiResponse) -> None:
-        """Raise AssertionError with every problem of `resp`, one per line."""
-        problems = self.response_problems(resp)
-        if problems:
-            raise AssertionError("\n".join(str(problem) for problem in problems))
-
     def __call__(self, target: Any, schema_name: str | None = None) -> list[str]:
         """`schema_validator(resp)` -> problems of a response; `schema_validator(body, "Order")`
         -> problems of a body against a component schema."""
@@ -202,11 +185,3 @@ class SpecValidator:
         if schema_name is None:
             raise TypeError("pass a component schema name to validate a plain body")
         return self.validate_component(target, schema_name)
-
-
-@cache
-def default_validator() -> SpecValidator:
-    """The validator for the installed spec (built once per process)."""
-    import fulfillment_spec
-
-    return SpecValidator(fulfillment_spec.load_openapi())

@@ -17,6 +17,7 @@ __all__ = [
     "OPENAPI_PATH",
     "REQUIREMENTS_PATH",
     "load_openapi",
+    "load_profiles",
     "load_requirements",
     "spec_sha256",
     "spec_version",
@@ -35,13 +36,24 @@ def load_openapi() -> dict[str, Any]:
     return document
 
 
+def _load_catalogue() -> dict[str, Any]:
+    with REQUIREMENTS_PATH.open(encoding="utf-8") as handle:
+        catalogue: dict[str, Any] = yaml.safe_load(handle)
+    return catalogue
+
+
 @cache
 def load_requirements() -> list[dict[str, Any]]:
     """The requirement catalogue's entries, in catalogue order."""
-    with REQUIREMENTS_PATH.open(encoding="utf-8") as handle:
-        catalogue: dict[str, Any] = yaml.safe_load(handle)
-    requirements: list[dict[str, Any]] = catalogue["requirements"]
+    requirements: list[dict[str, Any]] = _load_catalogue()["requirements"]
     return requirements
+
+
+@cache
+def load_profiles() -> dict[str, dict[str, Any]]:
+    """The profiles the catalogue declares (name -> title, description), in catalogue order."""
+    profiles: dict[str, dict[str, Any]] = _load_catalogue()["profiles"]
+    return profiles
 
 
 def spec_sha256() -> str:

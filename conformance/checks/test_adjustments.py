@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.checks.test_inbound import (
+from conformance.factories import TestData
+from conformance.listing import parse_ts
+from conformance.scenarios import (
     FAR_PAST,
     Polled,
+    Stock,
     error_code,
     gap,
     judge_cursors,
@@ -25,9 +28,6 @@ from conformance.checks.test_inbound import (
     sandbox_api,
     stamp_of,
 )
-from conformance.checks.test_inventory import Stock
-from conformance.factories import TestData
-from conformance.listing import parse_ts
 
 REASONS = ("damaged", "cycle_count", "lost", "found", "expired")
 

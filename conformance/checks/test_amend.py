@@ -10,40 +10,26 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
 from typing import Any
 
 from conformance.catalogue import requirement
-from conformance.checks.test_idempotency import error_code
-from conformance.checks.test_orders import create_id, error_fields, in_stock_body, lines
 from conformance.driver import WarehouseDriver
 from conformance.factories import TestData
 from conformance.http import ApiClient
+from conformance.scenarios import (
+    assert_unchanged,
+    error_code,
+    error_fields,
+    get_order,
+    lines,
+    new_order,
+    parse_time,
+    snapshot,
+)
 
 # updated_at must move on an amend (decision 12). Waiting a little over a second first means a
 # server that stores whole seconds is not failed for a tie it could not avoid.
 TIMESTAMP_TICK_SECONDS = 1.05
-# What a refused amend must not change (read back after the refusal).
-WATCHED_FIELDS = (
-    "status",
-    "version",
-    "warehouse_id",
-    "shipping_method_id",
-    "signature_required",
-    "insurance",
-    "gift_message",
-    "packing_note",
-    "ship_to",
-)
-
-
-def get_order(api: ApiClient, order_id: str) -> tuple[dict[str, Any], Any]:
-    resp = api.request("GET", f"/orders/{order_id}")
-    assert resp.status == 200, (
-        f"expected 200 reading the order, got {resp.status} ({resp.describe()})"
-    )
-    order: dict[str, Any] = resp.json if isinstance(resp.json, dict) else {}
-    return order, resp
 
 
 def patch(api: ApiClient, order_id: str, body: dict[str, Any], version: str | None) -> Any:
@@ -51,40 +37,9 @@ def patch(api: ApiClient, order_id: str, body: dict[str, Any], version: str | No
     return api.request("PATCH", f"/orders/{order_id}", json=body, headers=headers)
 
 
-def snapshot(order: dict[str, Any]) -> dict[str, Any]:
-    state = {field: order.get(field) for field in WATCHED_FIELDS}
-    state["items"] = lines(order)
-    return state
-
-
-def assert_unchanged(
-    api: ApiClient, order_id: str, before: dict[str, Any], after_what: str
-) -> None:
-    now, resp = get_order(api, order_id)
-    changed = {
-        field: (value, snapshot(now)[field])
-        for field, value in snapshot(before).items()
-        if snapshot(now)[field] != value
-    }
-    assert not changed, (
-        f"expected the order unchanged after {after_what}, got changes (before, after): "
-        f"{changed} ({resp.describe()})"
-    )
-
-
-def new_order(api: ApiClient, factory: TestData, run_id: str, **overrides: Any) -> dict[str, Any]:
-    """Creates an in-stock order and returns it as GET shows it (the baseline for comparisons)."""
-    order, _ = get_order(api, create_id(api, in_stock_body(factory, **overrides), run_id))
-    return order
-
-
 def strong(etag: str | None) -> str | None:
     """The entity tag without a weak `W/` prefix (AMD-004 accepts a weak tag)."""
     return etag[2:] if etag and etag.startswith("W/") else etag
-
-
-def parse_time(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 @requirement("AMD-001")

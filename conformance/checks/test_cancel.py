@@ -12,12 +12,18 @@ import time
 from typing import Any
 
 from conformance.catalogue import requirement
-from conformance.checks.test_amend import assert_unchanged, get_order, new_order, parse_time
-from conformance.checks.test_idempotency import error_code
-from conformance.checks.test_orders import create_id, in_stock_body
 from conformance.driver import WarehouseDriver
 from conformance.factories import TestData
 from conformance.http import ApiClient
+from conformance.scenarios import (
+    assert_unchanged,
+    create_id,
+    error_code,
+    get_order,
+    in_stock_body,
+    new_order,
+    parse_time,
+)
 
 # Inventory may be updated a moment after the cancel on a real warehouse system: poll this long
 # before deciding the allocation was not released.

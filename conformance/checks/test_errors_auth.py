@@ -18,36 +18,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from conformance import contract
 from conformance.catalogue import requirement
 from conformance.factories import TestData
+from conformance.scenarios import error_of
 
-HTTP_METHODS = ("get", "post", "put", "patch", "delete")
-# Which profile an operation belongs to (by tag); sandbox control endpoints by operation.
-TAG_PROFILES = {
-    "Orders": "core",
-    "Shipments": "core",
-    "Inventory": "core",
-    "Reference data": "core",
-    "Inbound": "inbound",
-    "Adjustments": "adjustments",
-    "Returns": "returns",
-    "Webhooks": "webhooks",
-}
-SANDBOX_PROFILES = {
-    "sandboxReceiveInbound": "inbound",
-    "sandboxAdjustInventory": "adjustments",
-    "sandboxReceiveReturn": "returns",
-    "sandboxProcessReturn": "returns",
-    "sandboxRetryWebhookDeliveries": "webhooks",
-}
 BAD_TOKEN = "wms_conformance_not_a_valid_token"
 OVERSIZED_BYTES = 16 * 1024 * 1024
-
-
-def error_of(resp: Any) -> dict[str, Any]:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error if isinstance(error, dict) else {}
 
 
 def envelope_problem(resp: Any, status: int, code: str) -> str | None:
@@ -64,26 +41,6 @@ def envelope_problem(resp: Any, status: int, code: str) -> str | None:
         f"expected {status} {code} in the error envelope, got {resp.status} {body!r} "
         f"({resp.describe()})"
     )
-
-
-def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(METHOD, path template, operation) for every operation of the contract."""
-    found = []
-    for template, item in (spec.get("paths") or {}).items():
-        for method in HTTP_METHODS:
-            operation = item.get(method) if isinstance(item, dict) else None
-            if isinstance(operation, dict):
-                found.append((method.upper(), template, operation))
-    return found
-
-
-def operation_profile(operation: dict[str, Any]) -> str | None:
-    """The profile an operation belongs to; None for sandbox endpoints of the core profile."""
-    operation_id = str(operation.get("operationId"))
-    tags = operation.get("tags") or []
-    if "Sandbox" in tags:
-        return SANDBOX_PROFILES.get(operation_id, "sandbox")
-    return next((TAG_PROFILES[t] for t in tags if t in TAG_PROFILES), "core")
 
 
 @pytest.fixture(scope="module")
@@ -105,22 +62,18 @@ def real_ids(module_factory: Any, driver: Any) -> dict[str, str]:
     return ids
 
 
-def applicable_requests(
-    spec: dict[str, Any], config: Any, ids: dict[str, str]
-) -> list[tuple[str, str, dict[str, Any]]]:
-    """(METHOD, concrete path, request kwargs) for every operation of a claimed profile.
+def applicable_requests(config: Any, ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(METHOD, concrete path, request kwargs) for every operation of a claimed profile (its
+    `x-profile`, conformance.contract).
 
     Sandbox control endpoints count only when the run drives the warehouse through them."""
-    profiles = set(config.profiles)
     uses_sandbox = str(config.driver_spec) in ("", "sandbox")
     requests = []
-    for method, template, operation in operations(spec):
-        profile = operation_profile(operation)
-        if profile == "sandbox":
-            if not uses_sandbox:
-                continue
-        elif profile not in profiles:
+    for operation in contract.operations():
+        claimed = operation.profile in config.profiles
+        if not claimed or (operation.sandbox_only and not uses_sandbox):
             continue
+        method, template = operation.method, operation.path
         path = re.sub(
             r"\{([^}]+)\}",
             lambda m: ids.get(m.group(1), f"conformance_dummy_{m.group(1)}"),
@@ -138,7 +91,7 @@ def _assert_401_everywhere(
     api: Any, spec: dict[str, Any], config: Any, ids: dict[str, str], token: Any, label: str
 ) -> None:
     problems = []
-    for method, path, kwargs in applicable_requests(spec, config, ids):
+    for method, path, kwargs in applicable_requests(config, ids):
         resp = api.request(method, path, token=token, **kwargs)
         problem = envelope_problem(resp, 401, "unauthorized")
         if problem:
@@ -189,7 +142,7 @@ def test_valid_token_is_accepted_on_every_operation(
     """Calls every operation of the claimed profiles with the valid token (empty bodies, so
     nothing is created): none answers 401. Runs after the 401 checks, which need the same ids."""
     problems = []
-    for method, path, kwargs in applicable_requests(spec, conformance_config, real_ids):
+    for method, path, kwargs in applicable_requests(conformance_config, real_ids):
         resp = api.request(method, path, **kwargs)
         if resp.status == 401:
             problems.append(f"{method} {path}: got 401 with a valid token ({resp.describe()})")

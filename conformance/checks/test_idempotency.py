@@ -19,55 +19,17 @@ from typing import Any
 from conformance.catalogue import requirement
 from conformance.factories import TestData
 from conformance.http import ApiClient, ApiResponse
+from conformance.scenarios import REPLAY_STATUSES, error_code, new_key, orders_with_reference
 
-# Statuses a replay may carry: the guide says 200, the IETF draft and Stripe replay the original
-# 201 (decision 2). Either passes; what matters is the same id and no second order.
-REPLAY_STATUSES = (200, 201)
 CONCURRENT_CREATES = 20
 # Long enough to look like a client timeout followed by a retry, short enough for CI.
 RETRY_PAUSE_SECONDS = 2.0
 MAX_PAGES = 5
 
 
-def new_key(run_id: str) -> str:
-    return f"{run_id}-{uuid.uuid4().hex}"
-
-
 def post_order(api: ApiClient, body: dict[str, Any], key: str | None) -> Any:
     headers = {} if key is None else {"Idempotency-Key": key}
     return api.request("POST", "/orders", json=body, headers=headers)
-
-
-def error_code(resp: ApiResponse) -> Any:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error.get("code") if isinstance(error, dict) else None
-
-
-def orders_with_reference(api: ApiClient, reference: str) -> list[dict[str, Any]]:
-    """The orders whose `reference` is `reference`, read through GET /orders?reference=...
-
-    Rows are counted only when their reference matches, so a server that ignores the filter is
-    not mistaken for one that stored duplicates; later pages (same filter) are followed too.
-    """
-    params: dict[str, Any] = {"reference": reference}
-    found: list[dict[str, Any]] = []
-    for _ in range(MAX_PAGES):
-        resp = api.request("GET", "/orders", params=params)
-        assert resp.status == 200, (
-            f"expected 200 from GET /orders?reference=..., got {resp.status} ({resp.describe()})"
-        )
-        page = resp.json if isinstance(resp.json, dict) else {}
-        found += [
-            row
-            for row in page.get("data") or []
-            if isinstance(row, dict) and row.get("reference") == reference
-        ]
-        cursor = (page.get("pagination") or {}).get("next_cursor")
-        if not cursor:
-            break
-        params = {"reference": reference, "cursor": cursor}
-    return found
 
 
 def created_id(resp: ApiResponse, what: str) -> str:

@@ -10,186 +10,35 @@ checks (the same PAG-001..PAG-010 rules on their lists).
 
 from __future__ import annotations
 
-import time
-from collections import Counter
-from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.checks.test_inventory import Stock
 from conformance.factories import TestData
-from conformance.listing import Walk, ids_ascending, parse_ts, walk_list
+from conformance.listing import parse_ts
+from conformance.scenarios import (
+    FAR_PAST,
+    REPLAY_STATUSES,
+    Polled,
+    Stock,
+    body_of,
+    error_code,
+    error_field,
+    gap,
+    get_ok,
+    judge_cursors,
+    judge_filters,
+    judge_walk,
+    poll,
+    sandbox_api,
+    stamp_of,
+)
 
-REPLAY_STATUSES = (200, 201)
-WALK_LIMIT = 2
-FAR_PAST = "2000-01-01T00:00:00Z"
 UNKNOWN_WAREHOUSE = "ck-no-such-warehouse"
 
 
 # ------------------------------------------------------------------------------ shared helpers
-def error_code(resp: Any) -> Any:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error.get("code") if isinstance(error, dict) else None
-
-
-def error_field(resp: Any) -> Any:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error.get("field") if isinstance(error, dict) else None
-
-
-def body_of(resp: Any) -> dict[str, Any]:
-    return resp.json if isinstance(resp.json, dict) else {}
-
-
-def get_ok(api: Any, path: str) -> dict[str, Any]:
-    resp = api.request("GET", path)
-    assert resp.status == 200 and isinstance(resp.json, dict), (
-        f"expected 200 with a JSON object, got {resp.describe()}"
-    )
-    body: dict[str, Any] = resp.json
-    return body
-
-
-def sandbox_api(api: Any, conformance_config: Any) -> Any:
-    """The client for direct /sandbox calls; skips the check with a vendor driver."""
-    if str(conformance_config.driver_spec) not in ("", "sandbox"):
-        pytest.skip("the run uses a vendor driver, not the /sandbox control endpoints")
-    return api
-
-
-def gap() -> None:
-    # Millisecond timestamps (decision 17): the next write lands in a later instant.
-    time.sleep(0.005)
-
-
-def stamp_of(resource: dict[str, Any], what: str) -> str:
-    stamp = resource.get("updated_at")
-    assert isinstance(stamp, str) and parse_ts(stamp) is not None, (
-        f"expected an RFC 3339 updated_at on the {what}, got {stamp!r} ({resource})"
-    )
-    return stamp
-
-
-def poll(api: Any, path: str, params: dict[str, Any], limit: int = 200) -> list[dict[str, Any]]:
-    """Every row a poller sees with these filters (bounded walk); fails on a broken page."""
-    walk = walk_list(api, path, params, limit=limit, max_pages=20)
-    assert walk.error is None, walk.error
-    return [row for _, row in walk.rows()]
-
-
-@dataclass
-class Polled:
-    """Rows this run wrote to one polled list, in write order, and what they are filtered by."""
-
-    api: Any
-    path: str
-    rows: list[dict[str, Any]]
-    filters: list[tuple[str, Any, set[str]]]  # (parameter, value, ids that must match)
-
-    @property
-    def since(self) -> str:
-        return stamp_of(self.rows[0], f"first row of {self.path}")
-
-    @property
-    def ids(self) -> list[str]:
-        return [str(row.get("id")) for row in self.rows]
-
-
-def judge_walk(polled: Polled) -> Walk:
-    """Walks the list from the first row's updated_at in pages of 2 and asserts the list rules
-    (PAG-001..PAG-008) on it: envelope, each run row once, nothing older than the bound, pages
-    within limit, has_more agreeing with next_cursor, ascending (updated_at, id)."""
-    since = polled.since
-    bound = parse_ts(since)
-
-    def older(row: dict[str, Any]) -> str | None:
-        stamp = parse_ts(row.get("updated_at"))
-        if stamp is not None and bound is not None and stamp < bound:
-            return f"a row with updated_at {row.get('updated_at')} before updated_since {since}"
-        return None
-
-    walk = walk_list(polled.api, polled.path, {"updated_since": since}, limit=WALK_LIMIT)
-    assert walk.error is None, f"{walk.error} ({walk.describe()})"
-    too_old = [reason for _, row in walk.rows() if (reason := older(row))]
-    assert not too_old, (
-        f"expected no row older than updated_since, got {too_old[0]} ({walk.describe()})"
-    )
-    assert walk.reached_end, (
-        f"expected the walk to reach the last page, got {walk.stopped} ({walk.describe()})"
-    )
-    served = Counter(str(row.get("id")) for _, row in walk.rows())
-    wrong = {rid: served.get(rid, 0) for rid in polled.ids if served.get(rid, 0) != 1}
-    assert not wrong, (
-        f"expected each of this run's rows {polled.ids} exactly once (the first's updated_at "
-        f"is the inclusive bound), got counts {wrong} ({walk.describe()})"
-    )
-    for number, page in enumerate(walk.pages, start=1):
-        assert len(page.rows) <= WALK_LIMIT, (
-            f"expected at most {WALK_LIMIT} rows on page {number}, got {len(page.rows)} "
-            f"({page.response.describe()})"
-        )
-        cursor_given = isinstance(page.next_cursor, str) and bool(page.next_cursor)
-        assert isinstance(page.has_more, bool) and page.has_more == cursor_given, (
-            f"expected has_more true exactly when next_cursor is set on page {number}, got "
-            f"has_more={page.has_more!r} next_cursor={page.next_cursor!r} "
-            f"({page.response.describe()})"
-        )
-    keys = [(parse_ts(row.get("updated_at")), str(row.get("id"))) for _, row in walk.rows()]
-    for (t1, id1), (t2, id2) in pairwise(keys):
-        ordered = (
-            t1 is not None
-            and t2 is not None
-            and (t1 < t2 or (t1 == t2 and ids_ascending(id1, id2)))
-        )
-        assert ordered, (
-            f"expected rows ascending by (updated_at, id), got {id1} ({t1}) before {id2} ({t2}) "
-            f"({walk.describe()})"
-        )
-    return walk
-
-
-def judge_cursors(api: Any, polled: Polled) -> None:
-    """A malformed cursor and a valid cursor sent with another updated_since are both
-    400 invalid_cursor (PAG-009, PAG-010)."""
-    since = polled.since
-    first = api.request("GET", polled.path, params={"updated_since": since, "limit": 1})
-    cursor = (body_of(first).get("pagination") or {}).get("next_cursor")
-    assert first.status == 200 and isinstance(cursor, str) and cursor, (
-        f"expected a next_cursor on a page of 1 of {len(polled.rows)} rows, got {first.describe()}"
-    )
-    for label, params in (
-        ("a malformed cursor", {"cursor": "ck-not-a-cursor"}),
-        ("a cursor with another updated_since", {"cursor": cursor, "updated_since": FAR_PAST}),
-    ):
-        resp = api.request("GET", polled.path, params={**params, "limit": 1})
-        assert resp.status == 400 and error_code(resp) == "invalid_cursor", (
-            f"expected 400 invalid_cursor for {label}, got {resp.status} {error_code(resp)!r} "
-            f"({resp.describe()})"
-        )
-
-
-def judge_filters(api: Any, polled: Polled) -> None:
-    """Each filter returns the run's matching rows and only rows matching it."""
-    for name, value, must in polled.filters:
-        params = {"updated_since": polled.since, name: value}
-        walk = walk_list(api, polled.path, params, limit=50, max_pages=20)
-        assert walk.error is None, f"{walk.error} ({walk.describe()})"
-        rows = [row for _, row in walk.rows()]
-        got = {str(row.get("id")) for row in rows}
-        assert must <= got, (
-            f"expected {sorted(must)} with {name}={value}, got {sorted(got)} ({walk.describe()})"
-        )
-        strangers = [
-            (row.get("id"), row.get(name)) for row in rows if str(row.get(name)) != str(value)
-        ]
-        assert not strangers, (
-            f"expected only rows with {name}={value}, got {strangers[:3]} ({walk.describe()})"
-        )
 
 
 # ------------------------------------------------------------------------------ inbound helpers

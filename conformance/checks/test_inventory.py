@@ -15,43 +15,7 @@ import pytest
 
 from conformance.catalogue import requirement
 from conformance.listing import parse_ts
-
-
-class Stock:
-    """One read of GET /inventory?sku=...: the item's updated_at and its entry per warehouse."""
-
-    def __init__(self, api: Any, sku: str, params: dict[str, Any] | None = None) -> None:
-        resp = api.request("GET", "/inventory", params={"sku": sku, **(params or {})})
-        body = resp.json if isinstance(resp.json, dict) else {}
-        assert resp.status == 200 and isinstance(body.get("data"), list), (
-            f"expected 200 with a list for sku {sku}, got {resp.describe()}"
-        )
-        items = [row for row in body["data"] if isinstance(row, dict) and row.get("sku") == sku]
-        assert items, (
-            f"expected SKU {sku} in GET /inventory?sku={sku}, got it absent ({resp.describe()})"
-        )
-        self.sku = sku
-        self.response = resp
-        self.item: dict[str, Any] = items[0]
-        self.rows: list[dict[str, Any]] = body["data"]
-        self.updated_at = self.item.get("updated_at")
-        self.entries: dict[str, dict[str, Any]] = {
-            str(entry.get("warehouse_id")): entry
-            for entry in self.item.get("warehouses") or []
-            if isinstance(entry, dict)
-        }
-
-    def at(self, warehouse_id: str) -> dict[str, Any]:
-        entry = self.entries.get(warehouse_id)
-        assert entry is not None, (
-            f"expected an entry for warehouse {warehouse_id} in SKU {self.sku}, got warehouses "
-            f"{sorted(self.entries)} ({self.response.describe()})"
-        )
-        return entry
-
-    def numbers(self, warehouse_id: str) -> dict[str, Any]:
-        entry = self.at(warehouse_id)
-        return {k: entry.get(k) for k in ("on_hand", "allocated", "available") if k in entry}
+from conformance.scenarios import Stock
 
 
 def warehouses(factory: Any, count: int) -> list[str]:

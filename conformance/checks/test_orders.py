@@ -7,14 +7,22 @@ offending field and must leave no order behind.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from conformance.catalogue import requirement
-from conformance.checks.test_idempotency import error_code, new_key, orders_with_reference
 from conformance.driver import WarehouseDriver
 from conformance.factories import TestData
-from conformance.http import ApiClient, ApiResponse
+from conformance.http import ApiClient
+from conformance.listing import read_rows
+from conformance.scenarios import (
+    create_id,
+    error_code,
+    error_fields,
+    in_stock_body,
+    lines,
+    new_key,
+    orders_with_reference,
+)
 
 MAX_PAGES = 5
 
@@ -23,58 +31,9 @@ def post_order(api: ApiClient, body: dict[str, Any], run_id: str) -> Any:
     return api.request("POST", "/orders", json=body, headers={"Idempotency-Key": new_key(run_id)})
 
 
-def error_fields(resp: ApiResponse) -> set[str]:
-    """Every `field` named by the envelope: `error.field` and each `errors[].field`."""
-    body = resp.json if isinstance(resp.json, dict) else {}
-    entries = [body.get("error"), *(body.get("errors") or [])]
-    return {str(e["field"]) for e in entries if isinstance(e, dict) and e.get("field")}
-
-
-def lines(order: dict[str, Any]) -> list[tuple[str, str]]:
-    """An order's lines as sorted (sku, quantity) pairs: line order is not part of the contract.
-    The quantity is kept as its JSON text, so 1 and "1" stay different."""
-    return sorted(
-        (str(line.get("sku")), json.dumps(line.get("quantity")))
-        for line in order.get("items") or []
-        if isinstance(line, dict)
-    )
-
-
-def create_id(api: ApiClient, body: dict[str, Any], run_id: str) -> str:
-    """Creates the order and returns its id, failing the check unless the create answers 201."""
-    resp = post_order(api, body, run_id)
-    assert resp.status == 201 and isinstance(resp.json, dict), (
-        f"expected 201 creating the order, got {resp.status} ({resp.describe()})"
-    )
-    return str(resp.json.get("id"))
-
-
 def list_orders(api: ApiClient, params: dict[str, Any]) -> list[dict[str, Any]]:
     """Every row of GET /orders with these filters, following next_cursor (bounded)."""
-    rows: list[dict[str, Any]] = []
-    query = dict(params)
-    for _ in range(MAX_PAGES):
-        resp = api.request("GET", "/orders", params=query)
-        assert resp.status == 200, (
-            f"expected 200 from GET /orders with {params}, got {resp.status} ({resp.describe()})"
-        )
-        page = resp.json if isinstance(resp.json, dict) else {}
-        rows += [row for row in page.get("data") or [] if isinstance(row, dict)]
-        cursor = (page.get("pagination") or {}).get("next_cursor")
-        if not cursor:
-            break
-        query = {**params, "cursor": cursor}
-    return rows
-
-
-def in_stock_body(factory: TestData, quantity: int = 2, **overrides: Any) -> dict[str, Any]:
-    """A valid order body for a new run-tagged SKU with enough stock that it is not backordered."""
-    warehouse = overrides.get("warehouse_id", factory.warehouse_ids[0])
-    sku = factory.sku(stock={warehouse: quantity + 10})
-    overrides.setdefault("items", [{"sku": sku, "quantity": quantity}])
-    overrides.setdefault("warehouse_id", warehouse)
-    body: dict[str, Any] = factory.order_body(**overrides)
-    return body
+    return read_rows(api, "/orders", params, max_pages=MAX_PAGES)
 
 
 @requirement("ORD-001")

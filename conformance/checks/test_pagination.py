@@ -29,12 +29,13 @@ from conformance.factories import TestData
 from conformance.listing import (
     Walk,
     ids_ascending,
+    older_than,
     parse_ts,
     walk_list,
 )
+from conformance.scenarios import FAR_PAST, error_code
 
 WALK_LIMIT = 2
-FAR_PAST = "2000-01-01T00:00:00Z"
 FAR_FUTURE = "2999-01-01T00:00:00Z"
 DEFAULT_LIMIT = 50
 POLLED_LISTS = ("/orders", "/shipments", "/inventory")
@@ -160,13 +161,7 @@ def run_scenario(resource: _Resource) -> Scenario:
         if page_number in WRITE_AFTER_PAGES:
             created.append(resource.make()[0])
 
-    bound = parse_ts(since)
-
-    def older_than_bound(row: dict[str, Any]) -> str | None:
-        stamp = parse_ts(row.get("updated_at"))
-        if stamp is not None and bound is not None and stamp < bound:
-            return f"a row with updated_at {row.get('updated_at')} before updated_since {since}"
-        return None
+    older_than_bound = older_than(since)
 
     walk = walk_list(
         resource.api,
@@ -318,8 +313,10 @@ def test_pages_respect_limit(scenario: Scenario) -> None:
     """No page holds more rows than `limit` (fewer is allowed), and no page is empty while
     has_more is true (a client would loop on nothing)."""
     _require_pages(scenario)
+    limit = scenario.walk.limit
+    assert limit is not None, "the scenario's walk sends a limit"
     for number, page in enumerate(scenario.walk.pages, start=1):
-        assert len(page.rows) <= scenario.walk.limit, (
+        assert len(page.rows) <= limit, (
             f"expected at most {scenario.walk.limit} rows on page {number}, got {len(page.rows)} "
             f"({page.response.describe()})"
         )
@@ -337,12 +334,6 @@ def _first_cursor(scn: Scenario) -> str:
     return cursor
 
 
-def _error_code(resp: Any) -> Any:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error.get("code") if isinstance(error, dict) else None
-
-
 @requirement("PAG-009")
 def test_malformed_cursor_gets_400_invalid_cursor(api: Any, scenario: Scenario) -> None:
     """A cursor the server never issued (and a real one with its tail cut off) must get 400
@@ -351,9 +342,9 @@ def test_malformed_cursor_gets_400_invalid_cursor(api: Any, scenario: Scenario) 
     real = _first_cursor(scenario)
     for cursor in (f"not-a-cursor-{scenario.anchor}", real[: max(1, len(real) // 2)] + "~~"):
         resp = api.request("GET", path, params={"updated_since": scenario.since, "cursor": cursor})
-        assert resp.status == 400 and _error_code(resp) == "invalid_cursor", (
+        assert resp.status == 400 and error_code(resp) == "invalid_cursor", (
             f"expected 400 invalid_cursor for the malformed cursor {cursor!r}, got {resp.status} "
-            f"{_error_code(resp)!r} ({resp.describe()})"
+            f"{error_code(resp)!r} ({resp.describe()})"
         )
 
 
@@ -365,15 +356,15 @@ def test_cursor_with_other_filters_gets_400_invalid_cursor(api: Any, scenario: S
     cursor = _first_cursor(scenario)
     params = {"updated_since": FAR_PAST, "cursor": cursor, "limit": WALK_LIMIT}
     resp = api.request("GET", path, params=params)
-    assert resp.status == 400 and _error_code(resp) == "invalid_cursor", (
+    assert resp.status == 400 and error_code(resp) == "invalid_cursor", (
         f"expected 400 invalid_cursor for a cursor issued for updated_since={scenario.since} sent "
-        f"with updated_since={FAR_PAST}, got {resp.status} {_error_code(resp)!r} "
+        f"with updated_since={FAR_PAST}, got {resp.status} {error_code(resp)!r} "
         f"({resp.describe()})"
     )
 
 
 def _refused_400(resp: Any) -> bool:
-    return resp.status == 400 and isinstance(_error_code(resp), str)
+    return resp.status == 400 and isinstance(error_code(resp), str)
 
 
 ALL_LISTS = ("/orders", "/shipments", "/inventory", "/warehouses", "/shipping-methods")
@@ -389,7 +380,7 @@ def test_limit_outside_1_to_200_is_refused(api: Any) -> None:
             resp = api.request("GET", path, params={"limit": limit})
             if not _refused_400(resp):
                 problems.append(
-                    f"limit={limit}: got {resp.status} {_error_code(resp)!r} ({resp.describe()})"
+                    f"limit={limit}: got {resp.status} {error_code(resp)!r} ({resp.describe()})"
                 )
     assert not problems, "expected 400 in the envelope, got:\n" + "\n".join(problems)
 

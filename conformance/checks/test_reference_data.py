@@ -16,6 +16,7 @@ import pytest
 
 from conformance.catalogue import requirement
 from conformance.listing import walk_list
+from conformance.scenarios import error_of
 
 # Bounds the orders created for a server with a long list.
 MAX_IDS_TRIED = 10
@@ -31,12 +32,6 @@ def read_ids(api: Any, path: str) -> list[str]:
 def post_order(api: Any, body: dict[str, Any], run_id: str) -> Any:
     key = f"{run_id}-{uuid.uuid4().hex}"
     return api.request("POST", "/orders", json=body, headers={"Idempotency-Key": key})
-
-
-def error_of(resp: Any) -> dict[str, Any]:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error if isinstance(error, dict) else {}
 
 
 def stocked_body(factory: Any, warehouse_id: str, **overrides: Any) -> dict[str, Any]:

@@ -13,10 +13,13 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.checks.test_inbound import (
+from conformance.factories import TestData
+from conformance.listing import parse_ts
+from conformance.scenarios import (
     FAR_PAST,
     REPLAY_STATUSES,
     Polled,
+    Stock,
     body_of,
     error_code,
     error_field,
@@ -29,9 +32,6 @@ from conformance.checks.test_inbound import (
     sandbox_api,
     stamp_of,
 )
-from conformance.checks.test_inventory import Stock
-from conformance.factories import TestData
-from conformance.listing import parse_ts
 
 
 def shipped_order(factory: Any, driver: Any, quantities: list[int]) -> dict[str, Any]:

@@ -15,16 +15,7 @@ import pytest
 
 from conformance.catalogue import requirement
 from conformance.listing import walk_list
-
-
-def error_code(resp: Any) -> Any:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error.get("code") if isinstance(error, dict) else None
-
-
-def body_of(resp: Any) -> dict[str, Any]:
-    return resp.json if isinstance(resp.json, dict) else {}
+from conformance.scenarios import body_of, error_code
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from conformance.catalogue import requirement
 from conformance.factories import TestData
 from conformance.listing import parse_ts, walk_list
 from conformance.outcomes import not_exercised
+from conformance.scenarios import error_code
 from conformance.webhook_receiver import (
     DELIVERY_DEADLINE,
     Delivery,
@@ -135,12 +136,6 @@ class Hook:
     url: str
     events: list[str]
     secret: str = field(repr=False)
-
-
-def error_code(resp: Any) -> Any:
-    body = resp.json if isinstance(resp.json, dict) else {}
-    error = body.get("error")
-    return error.get("code") if isinstance(error, dict) else None
 
 
 def error_fields(resp: Any) -> set[str]:
@@ -910,7 +905,6 @@ def test_advanced_flow_events_fire_for_claimed_profiles(
     conformance_config: Any,
     spec: dict[str, Any],
     schema_validator: Any,
-    record_property: Any,
 ) -> None:
     """For each claimed profile among inbound, adjustments and returns: receiving an ASN,
     recording an adjustment and receiving a return deliver inbound.received,

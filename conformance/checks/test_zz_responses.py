@@ -13,11 +13,13 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
+from conformance import refs
+from conformance import response_rules as rules
 from conformance.catalogue import requirement_mark
 from conformance.config import Config
 from conformance.driver import WarehouseDriver
@@ -26,73 +28,67 @@ from conformance.http import ApiClient, ApiResponse, RequestFailed
 from conformance.outcomes import not_exercised
 from conformance.validation import SpecValidator
 
-# Decision 26: a money amount is a decimal string.
-DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
-SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # API-011's pattern
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 MAX_LISTED = 3
-_MAX_DEPTH = 32
 
 Rule = Callable[[list[ApiResponse], SpecValidator], tuple[int, list[str]]]
 
 
-# -- walking a body alongside its documented schema -------------------------------------------
-def _resolve(spec: Mapping[str, Any], schema: Any) -> Any:
-    for _ in range(16):
-        if not (isinstance(schema, Mapping) and str(schema.get("$ref", "")).startswith("#/")):
-            return schema
-        node: Any = spec
-        for token in schema["$ref"][2:].split("/"):
-            token = token.replace("~1", "/").replace("~0", "~")
-            node = node.get(token) if isinstance(node, Mapping) else None
-        # A $ref with siblings (3.1 allows `description` next to it): the target carries the rules.
-        schema = node
-    return schema
+def view_of(resp: ApiResponse, validator: SpecValidator) -> rules.ResponseView:
+    """The neutral view of a recorded exchange that the shared response rules judge."""
+    body = resp.json
+    if body is None and not resp.is_json:
+        body = rules.NOT_JSON
+    schema = None
+    if resp.path_template is not None:
+        documented = validator.documented_response(resp.method, resp.path_template, resp.status)
+        if documented is not None:
+            media = (documented[0].get("content") or {}).get(resp.content_type or "") or {}
+            schema = media.get("schema") if isinstance(media, Mapping) else None
+    return rules.ResponseView(
+        method=resp.method,
+        status=resp.status,
+        headers=resp.headers,
+        content=resp.content,
+        body=body,
+        describe=resp.describe,
+        root=validator.spec,
+        schema=schema,
+    )
 
 
-def _walk(
-    spec: Mapping[str, Any], schema: Any, value: Any, path: str, depth: int = 0
-) -> Iterator[tuple[str, Mapping[str, Any], Any]]:
-    """(json path, schema node, value) for every node of `value` the schema describes."""
-    schema = _resolve(spec, schema)
-    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
-        return
-    yield path, schema, value
-    for keyword in ("allOf", "anyOf", "oneOf"):
-        for branch in schema.get(keyword) or []:
-            yield from _walk(spec, branch, value, path, depth + 1)
-    if isinstance(value, dict):
-        properties = schema.get("properties") or {}
-        extra = schema.get("additionalProperties")
-        for name, item in value.items():
-            if name in properties:
-                yield from _walk(spec, properties[name], item, f"{path}.{name}", depth + 1)
-            elif isinstance(extra, Mapping):
-                yield from _walk(spec, extra, item, f"{path}.{name}", depth + 1)
-    elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
-        for index, item in enumerate(value):
-            yield from _walk(spec, schema["items"], item, f"{path}[{index}]", depth + 1)
+def over_responses(rule: rules.ResponseRule, *, distinct: bool = False) -> Rule:
+    """A shared response rule judged over every recorded response; `distinct` drops repeats
+    (the same field of the same response met through two schema branches)."""
 
+    def judge(responses: list[ApiResponse], validator: SpecValidator) -> tuple[int, list[str]]:
+        judged, problems = 0, []
+        for resp in responses:
+            count, found = rule(view_of(resp, validator))
+            judged += count
+            problems += found
+        return judged, sorted(set(problems)) if distinct else problems
 
-def _documented_nodes(
-    resp: ApiResponse, validator: SpecValidator
-) -> Iterator[tuple[str, Mapping[str, Any], Any]]:
-    if resp.path_template is None or not isinstance(resp.json, dict | list):
-        return
-    documented = validator.documented_response(resp.method, resp.path_template, resp.status)
-    if documented is None:
-        return
-    media = (documented[0].get("content") or {}).get(resp.content_type or "") or {}
-    if isinstance(media, Mapping) and "schema" in media:
-        yield from _walk(validator.spec, media["schema"], resp.json, "$")
-
-
-def _error_object(resp: ApiResponse) -> Any:
-    return resp.json.get("error") if isinstance(resp.json, dict) else None
+    judge.__name__ = judge.__qualname__ = rule.__name__
+    judge.__doc__ = rule.__doc__
+    return judge
 
 
 # -- the rules: each returns (things judged, problems) ----------------------------------------
+# Written once in conformance.response_rules, shared with the Schemathesis phase.
+timestamps_in_utc_z = over_responses(rules.timestamps_in_utc_z, distinct=True)
+dates_without_time = over_responses(rules.dates_without_time, distinct=True)
+units_stated = over_responses(rules.units_stated, distinct=True)
+money_as_decimal_strings = over_responses(rules.money_as_decimal_strings, distinct=True)
+closed_vocabularies = over_responses(rules.closed_vocabularies, distinct=True)
+errors_use_the_envelope = over_responses(rules.errors_use_the_envelope)
+error_codes_snake_case = over_responses(rules.error_codes_snake_case)
+no_success_with_an_error = over_responses(rules.no_success_with_an_error)
+request_id_header = over_responses(rules.request_id_header)
+request_id_matches = over_responses(rules.request_id_matches)
+
+
 def json_bodies(responses: list[ApiResponse], validator: SpecValidator) -> tuple[int, list[str]]:
     """API-002: a body is JSON, with a content type the operation documents for that status."""
     judged = [resp for resp in responses if resp.content]
@@ -143,81 +139,6 @@ def body_matches_schema(
     return len(judged), problems
 
 
-def timestamps_in_utc_z(
-    responses: list[ApiResponse], validator: SpecValidator
-) -> tuple[int, list[str]]:
-    """API-003: every documented date-time ends in Z (JSON Schema's format accepts +00:00)."""
-    judged, problems = 0, []
-    for resp in responses:
-        for path, schema, value in _documented_nodes(resp, validator):
-            if schema.get("format") == "date-time" and isinstance(value, str):
-                judged += 1
-                if not value.endswith("Z"):
-                    problems.append(
-                        f"expected a UTC timestamp ending in Z at {path}, got {value!r}"
-                        f" ({resp.describe()})"
-                    )
-    return judged, sorted(set(problems))
-
-
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def dates_without_time(
-    responses: list[ApiResponse], validator: SpecValidator
-) -> tuple[int, list[str]]:
-    """API-004: every documented date-only field is YYYY-MM-DD, without a time part."""
-    judged, problems = 0, []
-    for resp in responses:
-        for path, schema, value in _documented_nodes(resp, validator):
-            if schema.get("format") == "date" and value is not None:
-                judged += 1
-                if not (isinstance(value, str) and ISO_DATE.match(value)):
-                    problems.append(
-                        f"expected an ISO 8601 date YYYY-MM-DD at {path}, got {value!r}"
-                        f" ({resp.describe()})"
-                    )
-    return judged, sorted(set(problems))
-
-
-def _is_measure_schema(schema: Mapping[str, Any]) -> bool:
-    """The Weight and Dimensions shapes: an object whose properties include `unit`."""
-    properties = schema.get("properties") or {}
-    return "unit" in properties and ("value" in properties or "length" in properties)
-
-
-def units_stated(responses: list[ApiResponse], validator: SpecValidator) -> tuple[int, list[str]]:
-    """API-006: a weight or dimensions value is an object that names its unit."""
-    judged, problems = 0, []
-    for resp in responses:
-        for path, schema, value in _documented_nodes(resp, validator):
-            if not _is_measure_schema(schema) or value is None:
-                continue
-            judged += 1
-            if not (isinstance(value, dict) and isinstance(value.get("unit"), str)):
-                problems.append(
-                    f"expected an object with an explicit unit at {path}, got {value!r}"
-                    f" ({resp.describe()})"
-                )
-    return judged, sorted(set(problems))
-
-
-def money_as_decimal_strings(
-    responses: list[ApiResponse], validator: SpecValidator
-) -> tuple[int, list[str]]:
-    """API-005: every documented decimal amount is a decimal string, never a float."""
-    judged, problems = 0, []
-    for resp in responses:
-        for path, schema, value in _documented_nodes(resp, validator):
-            if schema.get("pattern") == DECIMAL.pattern and value is not None:
-                judged += 1
-                if not (isinstance(value, str) and DECIMAL.match(value)):
-                    problems.append(
-                        f"expected a decimal string at {path}, got {value!r} ({resp.describe()})"
-                    )
-    return judged, sorted(set(problems))
-
-
 def property_names_snake_case(
     responses: list[ApiResponse], validator: SpecValidator
 ) -> tuple[int, list[str]]:
@@ -226,7 +147,7 @@ def property_names_snake_case(
 
     def visit(value: Any, path: str, resp: ApiResponse, depth: int = 0) -> None:
         nonlocal judged
-        if depth > _MAX_DEPTH:
+        if depth > refs.MAX_DEPTH:
             return
         if isinstance(value, dict):
             for key, item in value.items():
@@ -245,106 +166,6 @@ def property_names_snake_case(
         if resp.operation_id and isinstance(resp.json, dict | list):
             visit(resp.json, "$", resp)
     return judged, sorted(set(problems))
-
-
-def closed_vocabularies(
-    responses: list[ApiResponse], validator: SpecValidator
-) -> tuple[int, list[str]]:
-    """API-012: every value of a documented enum (statuses, reasons) is one of its values."""
-    judged, problems = 0, []
-    for resp in responses:
-        for path, schema, value in _documented_nodes(resp, validator):
-            if isinstance(schema.get("enum"), list) and isinstance(value, str):
-                judged += 1
-                if value not in schema["enum"]:
-                    problems.append(
-                        f"expected one of {', '.join(map(str, schema['enum']))} at {path},"
-                        f" got {value!r} ({resp.describe()})"
-                    )
-    return judged, sorted(set(problems))
-
-
-def errors_use_the_envelope(
-    responses: list[ApiResponse], validator: SpecValidator
-) -> tuple[int, list[str]]:
-    """ERR-001: every 4xx and 5xx body is {"error": {code, message, request_id}}."""
-    judged = [resp for resp in responses if 400 <= resp.status < 600]
-    problems = []
-    for resp in judged:
-        error = _error_object(resp)
-        if not isinstance(error, dict):
-            problems.append(
-                'expected a body {"error": {code, message, request_id}}, got'
-                f" {resp.text[:80]!r} ({resp.describe()})"
-            )
-            continue
-        empty = [
-            name
-            for name in ("code", "message", "request_id")
-            if not (isinstance(error.get(name), str) and error[name])
-        ]
-        if empty:
-            problems.append(
-                f"expected non-empty string error.{', error.'.join(empty)}, got"
-                f" {', '.join(repr(error.get(name)) for name in empty)} ({resp.describe()})"
-            )
-    return len(judged), problems
-
-
-def error_codes_snake_case(
-    responses: list[ApiResponse], validator: SpecValidator
-) -> tuple[int, list[str]]:
-    """ERR-002: error.code is a snake_case machine code."""
-    judged = [resp for resp in responses if isinstance(_error_object(resp), dict)]
-    problems = []
-    for resp in judged:
-        code = _error_object(resp).get("code")
-        if not (isinstance(code, str) and SNAKE_CASE.match(code)):
-            problems.append(f"expected a snake_case error.code, got {code!r} ({resp.describe()})")
-    return len(judged), problems
-
-
-def no_success_with_an_error(
-    responses: list[ApiResponse], validator: SpecValidator
-) -> tuple[int, list[str]]:
-    """ERR-003: no 2xx body carries an `error`."""
-    judged = [resp for resp in responses if 200 <= resp.status < 300]
-    problems = [
-        f"expected no `error` in a {resp.status} body, got {_error_object(resp)!r}"
-        f" ({resp.describe()})"
-        for resp in judged
-        if isinstance(resp.json, dict) and "error" in resp.json
-    ]
-    return len(judged), problems
-
-
-def request_id_header(
-    responses: list[ApiResponse], validator: SpecValidator
-) -> tuple[int, list[str]]:
-    """ERR-004: every response carries a non-empty X-Request-Id."""
-    problems = [
-        f"expected an X-Request-Id header, got none ({resp.describe()})"
-        for resp in responses
-        if not (resp.headers.get("x-request-id") or "").strip()
-    ]
-    return len(responses), problems
-
-
-def request_id_matches(
-    responses: list[ApiResponse], validator: SpecValidator
-) -> tuple[int, list[str]]:
-    """ERR-005: error.request_id equals the X-Request-Id header."""
-    judged = [resp for resp in responses if isinstance(_error_object(resp), dict)]
-    problems = []
-    for resp in judged:
-        header = resp.headers.get("x-request-id")
-        in_body = _error_object(resp).get("request_id")
-        if in_body != header:
-            problems.append(
-                f"expected error.request_id equal to X-Request-Id {header!r}, got {in_body!r}"
-                f" ({resp.describe()})"
-            )
-    return len(judged), problems
 
 
 def no_server_errors(
@@ -426,7 +247,7 @@ def rate_limited_envelope(
     limited = [resp for resp in responses if resp.status == 429]
     problems = []
     for resp in limited:
-        error = _error_object(resp)
+        error = resp.json.get("error") if isinstance(resp.json, dict) else None
         code = error.get("code") if isinstance(error, dict) else None
         if code != "rate_limited":
             problems.append(

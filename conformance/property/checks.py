@@ -6,9 +6,9 @@ function registered with `@schemathesis.check` (registration is global for the p
 importing this module is enough); each docstring names the requirement ids it serves, and
 `conformance.property.mapping` maps its name to those ids for the report.
 
-The date-time and money checks walk the body alongside the operation's documented response schema,
-so they only look at fields the spec declares `format: date-time` or as a decimal string: a
-free-text field that happens to hold "2024-01-01T00:00:00+01:00" is never a false alarm.
+Each rule is written once, in `conformance.response_rules`, over a neutral view of a response:
+the scenario checks of `checks/test_zz_responses.py` judge every recorded exchange by the same
+functions. This module only builds the view of a Schemathesis response and raises on a problem.
 
 None of them judges a refusal (a 429, a 503 with Retry-After: `@answers_only`): it is the server
 saying "not now", and the rules about it are RATE-001/002, judged from every recorded response.
@@ -16,16 +16,19 @@ saying "not now", and the rules about it are RATE-001/002, judged from every rec
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
+from conformance import refs
+from conformance import response_rules as rules
 from conformance.http import is_rate_limited
+from conformance.response_rules import DECIMAL_PATTERN
 
 __all__ = [
     "DECIMAL_PATTERN",
@@ -37,15 +40,11 @@ __all__ = [
     "fulfillment_money_is_decimal_string",
     "fulfillment_request_id_header",
     "fulfillment_timestamps_end_in_z",
+    "view_of",
 ]
 
-# Decision 26: money is a decimal string. Any schema node with this pattern is a money amount.
-DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
-_DECIMAL = re.compile(DECIMAL_PATTERN)
-# Decision 23 and the catalogue: error codes are snake_case.
-_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-# Walking stops here: response bodies in this API are shallow, and a cycle must not hang a run.
-_MAX_DEPTH = 32
+# Problems of one response shown in a failure message (the rest are counted).
+MAX_LISTED = 5
 
 
 def _header(response: Response, name: str) -> str | None:
@@ -68,105 +67,54 @@ def answers_only(check: Check) -> Check:
     return judge
 
 
-def _json_body(response: Response) -> Any:
-    """The parsed body, or a sentinel `_NOT_JSON` when there is none or it is not JSON."""
-    if not response.content:
-        return _NOT_JSON
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return _NOT_JSON
-
-
-_NOT_JSON = object()
-
-# Methods a proxy or HTTP server in front of the application commonly answers itself (TRACE is
-# refused by most front ends, OPTIONS is a CORS preflight): the API contract covers neither, so
-# the envelope and X-Request-Id rules do not judge those answers.
-_FRONT_END_METHODS = frozenset({"TRACE", "OPTIONS", "CONNECT"})
-
-
-def _sent_method(case: Case, response: Response) -> str:
-    method = getattr(response.request, "method", None) or case.method
-    return str(method).upper()
-
-
-def _resolve(root: Mapping[str, Any], schema: Any) -> Any:
-    """Follow local `$ref`s (`#/components/...`); anything else is returned as is."""
-    seen = 0
-    while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str):
-        ref: str = schema["$ref"]
-        if not ref.startswith("#/") or seen > _MAX_DEPTH:
-            return {}
-        node: Any = root
-        for part in ref[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, Mapping) or part not in node:
-                return {}
-            node = node[part]
-        # Sibling keywords next to `$ref` (3.1 allows them) apply too.
-        extra = {key: value for key, value in schema.items() if key != "$ref"}
-        schema = {**node, **extra} if extra and isinstance(node, Mapping) else node
-        seen += 1
-    return schema
-
-
-def _documented_schema(case: Case, status: int) -> tuple[Mapping[str, Any], Any] | None:
-    """(raw spec, JSON schema) of the documented response for `status`, or None."""
+def _documented_schema(case: Case, status: int) -> Any:
+    """The JSON schema of the documented response for `status`, or None."""
     root = case.operation.schema.raw_schema
     responses = case.operation.definition.raw.get("responses") or {}
     for key in (str(status), f"{str(status)[0]}XX", f"{str(status)[0]}xx", "default"):
         if key in responses:
-            response = _resolve(root, responses[key])
+            response = refs.resolve(root, responses[key])
             content = response.get("content") or {} if isinstance(response, Mapping) else {}
             for media_type, entry in content.items():
                 if "json" in media_type and isinstance(entry, Mapping) and "schema" in entry:
-                    return root, entry["schema"]
+                    return entry["schema"]
             return None
     return None
 
 
-def _walk(
-    root: Mapping[str, Any], schema: Any, instance: Any, path: str, depth: int = 0
-) -> Iterator[tuple[str, Mapping[str, Any], Any]]:
-    """Yield (JSON path, resolved schema node, value) for every schema node a value meets."""
-    schema = _resolve(root, schema)
-    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
-        return
-    yield path, schema, instance
-    for keyword in ("allOf", "anyOf", "oneOf"):
-        for branch in schema.get(keyword) or ():
-            yield from _walk(root, branch, instance, path, depth + 1)
-    if isinstance(instance, dict):
-        properties = schema.get("properties") or {}
-        additional = schema.get("additionalProperties")
-        for key, value in instance.items():
-            if key in properties:
-                yield from _walk(root, properties[key], value, f"{path}.{key}", depth + 1)
-            elif isinstance(additional, Mapping):
-                yield from _walk(root, additional, value, f"{path}.{key}", depth + 1)
-    elif isinstance(instance, list):
-        items = schema.get("items")
-        if isinstance(items, Mapping):
-            for index, value in enumerate(instance):
-                yield from _walk(root, items, value, f"{path}[{index}]", depth + 1)
+def view_of(case: Case, response: Response) -> rules.ResponseView:
+    """The neutral view of a Schemathesis response that the shared response rules judge."""
+    method = str(getattr(response.request, "method", None) or case.method).upper()
+    headers = {str(name).lower(): values[0] for name, values in response.headers.items() if values}
+    body: Any = rules.NOT_JSON
+    if response.content:
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            body = json.loads(response.content)
+
+    def describe() -> str:
+        request_id = headers.get("x-request-id")
+        rid = f"request_id {request_id}" if request_id else "no request_id"
+        return f"{method} {case.formatted_path} -> {response.status_code} ({rid})"
+
+    return rules.ResponseView(
+        method=method,
+        status=response.status_code,
+        headers=headers,
+        content=response.content or b"",
+        body=body,
+        describe=describe,
+        root=case.operation.schema.raw_schema,
+        schema=_documented_schema(case, response.status_code),
+    )
 
 
-def _typed_nodes(case: Case, response: Response) -> Iterator[tuple[str, Mapping[str, Any], Any]]:
-    documented = _documented_schema(case, response.status_code)
-    if documented is None:
-        return
-    body = _json_body(response)
-    if body is _NOT_JSON:
-        return
-    root, schema = documented
-    yield from _walk(root, schema, body, "$")
-
-
-def _where(case: Case, response: Response) -> str:
-    request_id = _header(response, "X-Request-Id") or "none"
-    method = _sent_method(case, response)
-    return f"({method} {case.formatted_path} -> {response.status_code}, request_id {request_id})"
+def _judge(rule: rules.ResponseRule, case: Case, response: Response) -> None:
+    _judged, problems = rule(view_of(case, response))
+    problems = sorted(set(problems))
+    if problems:
+        more = len(problems) - MAX_LISTED
+        tail = f"\n(and {more} more)" if more > 0 else ""
+        raise AssertionError("\n".join(problems[:MAX_LISTED]) + tail)
 
 
 @schemathesis.check
@@ -179,20 +127,7 @@ def fulfillment_timestamps_end_in_z(
     JSON Schema's date-time format accepts any offset, `+00:00` included, so only this check
     enforces the trailing `Z`.
     """
-    bad = sorted(
-        {
-            f"{path}={value!r}"
-            for path, node, value in _typed_nodes(case, response)
-            if node.get("format") == "date-time"
-            and isinstance(value, str)
-            and not value.endswith("Z")
-        }
-    )
-    if bad:
-        raise AssertionError(
-            f"expected every date-time to end in 'Z' (UTC), got {', '.join(bad[:5])} "
-            f"{_where(case, response)}"
-        )
+    _judge(rules.timestamps_in_utc_z, case, response)
     return None
 
 
@@ -205,30 +140,8 @@ def fulfillment_money_is_decimal_string(
 
     A float loses cents; a schema node whose pattern is the decimal pattern marks an amount.
     """
-    bad = sorted(
-        {
-            f"{path}={value!r}"
-            for path, node, value in _typed_nodes(case, response)
-            if node.get("pattern") == DECIMAL_PATTERN
-            and value is not None
-            and not (isinstance(value, str) and _DECIMAL.match(value))
-        }
-    )
-    if bad:
-        raise AssertionError(
-            f"expected money amounts as decimal strings matching {DECIMAL_PATTERN}, "
-            f"got {', '.join(bad[:5])} {_where(case, response)}"
-        )
+    _judge(rules.money_as_decimal_strings, case, response)
     return None
-
-
-def _error_object(case: Case, response: Response) -> dict[str, Any] | None:
-    """The `error` object of a 4xx/5xx body, or None when the envelope rules do not apply."""
-    if response.status_code < 400 or _sent_method(case, response) in _FRONT_END_METHODS:
-        return None
-    body = _json_body(response)
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else None
 
 
 @schemathesis.check
@@ -238,23 +151,7 @@ def fulfillment_error_envelope(ctx: CheckContext, response: Response, case: Case
 
     Applies to undocumented statuses too (405, 404 on an unknown path), where no schema would.
     """
-    if response.status_code < 400 or _sent_method(case, response) in _FRONT_END_METHODS:
-        return None
-    body = _json_body(response)
-    where = _where(case, response)
-    if body is _NOT_JSON:
-        snippet = response.content[:80].decode("utf-8", "replace") if response.content else ""
-        raise AssertionError(f"expected a JSON error envelope, got {snippet!r} {where}")
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        raise AssertionError(f"expected a body {{'error': {{...}}}}, got {_short(body)} {where}")
-    missing = [
-        key for key in ("code", "message", "request_id") if not isinstance(error.get(key), str)
-    ]
-    if missing:
-        raise AssertionError(
-            f"expected error.{', error.'.join(missing)} as strings, got {_short(body)} {where}"
-        )
+    _judge(rules.errors_use_the_envelope, case, response)
     return None
 
 
@@ -264,13 +161,7 @@ def fulfillment_error_code_snake_case(
     ctx: CheckContext, response: Response, case: Case
 ) -> bool | None:
     """ERR-002: error.code is a snake_case machine code (`validation_failed`, not `E422`)."""
-    error = _error_object(case, response)
-    if error is None or not isinstance(error.get("code"), str):
-        return None  # no envelope at all is ERR-001's finding
-    if not _SNAKE_CASE.match(error["code"]):
-        raise AssertionError(
-            f"expected a snake_case error.code, got {error['code']!r} {_where(case, response)}"
-        )
+    _judge(rules.error_codes_snake_case, case, response)
     return None
 
 
@@ -280,15 +171,7 @@ def fulfillment_error_request_id_matches(
     ctx: CheckContext, response: Response, case: Case
 ) -> bool | None:
     """ERR-005: error.request_id equals the X-Request-Id header of the same response."""
-    error = _error_object(case, response)
-    header = _header(response, "X-Request-Id")
-    if error is None or not isinstance(error.get("request_id"), str) or header is None:
-        return None  # a missing envelope or header is ERR-001's or ERR-004's finding
-    if error["request_id"] != header:
-        raise AssertionError(
-            f"expected error.request_id to equal X-Request-Id {header!r}, got "
-            f"{error['request_id']!r} {_where(case, response)}"
-        )
+    _judge(rules.request_id_matches, case, response)
     return None
 
 
@@ -296,14 +179,7 @@ def fulfillment_error_request_id_matches(
 @answers_only
 def fulfillment_2xx_has_no_error(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """ERR-003: a success never carries an error: no 2xx body with a top-level `error` key."""
-    if not 200 <= response.status_code < 300:
-        return None
-    body = _json_body(response)
-    if isinstance(body, dict) and "error" in body:
-        raise AssertionError(
-            f"expected no 'error' in a {response.status_code} body, got {_short(body)} "
-            f"{_where(case, response)}"
-        )
+    _judge(rules.no_success_with_an_error, case, response)
     return None
 
 
@@ -311,17 +187,5 @@ def fulfillment_2xx_has_no_error(ctx: CheckContext, response: Response, case: Ca
 @answers_only
 def fulfillment_request_id_header(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """ERR-004: every response carries a non-empty X-Request-Id header (decision 23)."""
-    if _sent_method(case, response) in _FRONT_END_METHODS:
-        return None
-    if not (_header(response, "X-Request-Id") or "").strip():
-        raise AssertionError(
-            f"expected an X-Request-Id header, got none ({_sent_method(case, response)} "
-            f"{case.formatted_path} "
-            f"-> {response.status_code})"
-        )
+    _judge(rules.request_id_header, case, response)
     return None
-
-
-def _short(body: Any) -> str:
-    text = json.dumps(body, sort_keys=True)
-    return text if len(text) <= 120 else text[:117] + "..."

@@ -60,9 +60,10 @@ import schemathesis
 from schemathesis import Case, HookContext
 from schemathesis.transport import requests as _requests_transport
 
+from conformance import refs
 from conformance.cleanup import sink_url
-from conformance.http import MAX_429_RETRIES, is_rate_limited, retry_after_seconds
-from conformance.property import checks as _checks
+from conformance.http import MAX_429_RETRIES, Throttle, is_rate_limited, retry_after_seconds
+from conformance.property import checks as _checks  # noqa: F401  (registers the kit's checks)
 from conformance.property import mapping
 
 __all__ = [
@@ -99,8 +100,9 @@ _lock = threading.Lock()
 _requests = 0
 
 
-_pace_lock = threading.Lock()
-_next_slot = 0.0
+# The kit's one rate limiter (conformance.http.Throttle), here spacing generated requests; in a
+# CLI subprocess its cap comes from MAX_RPS_ENV.
+_throttle = Throttle(None)
 _max_rps: float | None = None
 
 
@@ -122,16 +124,8 @@ def _current_max_rps() -> float | None:
 
 def _pace() -> None:
     """Sleep until this request's slot: Schemathesis' own limiter allows bursts per window."""
-    global _next_slot
-    max_rps = _current_max_rps()
-    if max_rps is None:
-        return
-    with _pace_lock:
-        now = time.monotonic()
-        slot = max(now, _next_slot)
-        _next_slot = slot + 1.0 / max_rps
-    if slot > now:
-        time.sleep(slot - now)
+    _throttle.max_rps = _current_max_rps()
+    _throttle.wait(polite=False)
 
 
 def request_count() -> int:
@@ -171,13 +165,13 @@ def _header_schema(case: Case, name: str) -> Mapping[str, Any] | None:
         *(case.operation.definition.raw.get("parameters") or []),
     ]
     for parameter in parameters:
-        parameter = _checks._resolve(root, parameter)
+        parameter = refs.resolve(root, parameter)
         if (
             isinstance(parameter, Mapping)
             and parameter.get("in") == "header"
             and str(parameter.get("name", "")).lower() == name.lower()
         ):
-            schema = _checks._resolve(root, parameter.get("schema") or {})
+            schema = refs.resolve(root, parameter.get("schema") or {})
             return schema if isinstance(schema, Mapping) else {}
     return None
 

@@ -42,7 +42,7 @@ import schemathesis
 from fulfillment_spec import OPENAPI_PATH
 from schemathesis.engine import events, from_schema
 
-from conformance import redaction
+from conformance import contract, redaction
 from conformance.evidence import evidence_item, mask_body
 from conformance.property import hooks
 from conformance.property.mapping import CHECK_REQUIREMENTS, requirements_for
@@ -61,19 +61,6 @@ __all__ = [
 ]
 
 _TOKEN_ENV = "CONFORMANCE_PROPERTY_TOKEN"
-# The kit's profiles by OpenAPI tag; /sandbox helpers belong to the profile of what they drive.
-_TAG_PROFILES = {
-    "Inbound": "inbound",
-    "Adjustments": "adjustments",
-    "Returns": "returns",
-    "Webhooks": "webhooks",
-}
-_SANDBOX_PREFIX_PROFILES = {
-    "/sandbox/inbound-shipments": "inbound",
-    "/sandbox/inventory-adjustments": "adjustments",
-    "/sandbox/returns": "returns",
-    "/sandbox/webhook": "webhooks",
-}
 
 
 @dataclass(frozen=True)
@@ -193,20 +180,12 @@ def scrub(text: str, token: str | None = None) -> str:
     )
 
 
-def operation_profile(path: str, tags: Iterable[str], extensions: Mapping[str, Any]) -> str:
-    """The kit profile an operation belongs to: `x-profile` if the spec says, else its tag."""
-    declared = extensions.get("x-profile")
-    if isinstance(declared, str):
-        return declared
-    if path.startswith("/sandbox"):
-        for prefix, profile in _SANDBOX_PREFIX_PROFILES.items():
-            if path.startswith(prefix):
-                return profile
-        return "core"
-    for tag in tags:
-        if tag in _TAG_PROFILES:
-            return _TAG_PROFILES[tag]
-    return "core"
+def operation_profile(operation: Any) -> str:
+    """The kit profile of a Schemathesis operation: its `x-profile` (conformance.contract)."""
+    operation_id = operation.definition.raw.get("operationId")
+    if isinstance(operation_id, str):
+        return contract.profile_of_operation(operation_id)
+    return contract.profile_of_request(operation.method, operation.path) or "core"
 
 
 # Sends every pending webhook delivery now, synchronously: its timing depends on whoever is
@@ -215,19 +194,23 @@ def operation_profile(path: str, tags: Iterable[str], extensions: Mapping[str, A
 NOT_GENERATED = frozenset({"sandboxRetryWebhookDeliveries"})
 
 
+def selected_operation_ids(settings: PropertySettings) -> list[str]:
+    """The operations generated traffic goes to: those of the claimed profiles (their
+    `x-profile`), without the sandbox's unless asked, narrowed to `settings.operations`."""
+    wanted = contract.operation_ids(settings.profiles, sandbox=settings.include_sandbox)
+    return [
+        operation_id
+        for operation_id in wanted
+        if operation_id not in NOT_GENERATED
+        and (settings.operations is None or operation_id in settings.operations)
+    ]
+
+
 def _excluded(settings: PropertySettings) -> Any:
-    claimed = set(settings.profiles)
+    selected = set(selected_operation_ids(settings))
 
     def excluded(ctx: Any) -> bool:
-        operation = ctx.operation
-        raw = operation.definition.raw
-        if operation.path.startswith("/sandbox") and not settings.include_sandbox:
-            return True
-        if settings.operations is not None and raw.get("operationId") not in settings.operations:
-            return True
-        if raw.get("operationId") in NOT_GENERATED:
-            return True
-        return operation_profile(operation.path, raw.get("tags") or (), raw) not in claimed
+        return ctx.operation.definition.raw.get("operationId") not in selected
 
     return excluded
 
@@ -391,24 +374,13 @@ def _exchange(interaction: Any, curl: str) -> dict[str, Any] | None:
 def _case_profile(case: Any) -> str | None:
     if case is None:
         return None
-    raw = case.operation.definition.raw
-    return operation_profile(case.operation.path, raw.get("tags") or (), raw)
+    return operation_profile(case.operation)
 
 
-# For stateful findings, which carry a concrete path rather than an operation.
-_PATH_PROFILES = {
-    "/inbound-shipments": "inbound",
-    "/inventory-adjustments": "adjustments",
-    "/returns": "returns",
-    "/webhooks": "webhooks",
-}
-
-
-def _path_profile(path: str) -> str:
-    for prefix, profile in {**_SANDBOX_PREFIX_PROFILES, **_PATH_PROFILES}.items():
-        if path.startswith(prefix):
-            return profile
-    return "core"
+def _request_profile(label: str) -> str:
+    """The profile of a stateful finding, which carries `METHOD /concrete/path`."""
+    method, _, path = label.partition(" ")
+    return contract.profile_of_request(method, path) or "core"
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -452,6 +424,8 @@ def _schemathesis_command() -> list[str]:
 def run_stateful_phase(settings: PropertySettings, workdir: Path | None = None) -> PropertyRun:
     """The stateful phase over the spec's links, in a `schemathesis run` subprocess."""
     run = PropertyRun(phases=("stateful",), seed=settings.seed)
+    if not _filter_args(settings):
+        return run  # no operation of the claimed profiles is selected: nothing to chain
     with tempfile.TemporaryDirectory(prefix="conformance-stateful-", dir=workdir) as tmp:
         directory = Path(tmp)
         config = schemathesis_config(settings, stateful=True)
@@ -515,21 +489,10 @@ def run_stateful_phase(settings: PropertySettings, workdir: Path | None = None) 
 
 
 def _filter_args(settings: PropertySettings) -> list[str]:
-    """The same operation selection as the unit phases, as CLI filters (tags and path prefixes)."""
+    """The same operation selection as the unit phases, as CLI filters (operationIds)."""
     args: list[str] = []
-    claimed = set(settings.profiles)
-    for tag, profile in _TAG_PROFILES.items():
-        if profile not in claimed:
-            args += ["--exclude-tag", tag]
-    for prefix, profile in _SANDBOX_PREFIX_PROFILES.items():
-        if profile not in claimed:
-            args += ["--exclude-path-regex", f"^{re.escape(prefix)}"]
-    if not settings.include_sandbox:
-        args += ["--exclude-path-regex", "^/sandbox/"]
-    for operation_id in settings.operations or ():
+    for operation_id in selected_operation_ids(settings):
         args += ["--include-operation-id", operation_id]
-    for operation_id in sorted(NOT_GENERATED):
-        args += ["--exclude-operation-id", operation_id]
     return args
 
 
@@ -599,7 +562,7 @@ def _junit_findings(
         yield Finding(
             check=name,
             requirement_ids=requirements_for(
-                name, None, message=text, profile=_path_profile(label.partition(" ")[2])
+                name, None, message=text, profile=_request_profile(label)
             ),
             operation=label,
             phase="stateful",

@@ -3,7 +3,9 @@
 Scripts and CI recipes parse it, so its shape changes only with the design note. Beyond the
 note's fields it carries `not_tested` (requirements no black-box test can verify, with the
 reason), `run_id` and `seed` (to reproduce the run), and on every requirement `evidence`: the
-requests and responses that decided it (often none), credentials masked.
+requests and responses that decided it (often none), credentials masked. The plugin adds what
+only the end of a run knows: `cleanup`, `recorded_exchanges_dropped` (exchanges past the
+recording cap, which the cross-cutting response rules did not see) and `interrupted`.
 """
 
 from __future__ import annotations

@@ -266,9 +266,11 @@ def create_app(
         auth=Authenticator(partners),
     )
     by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    unhandled = sorted(set(services.contract.operations) - IMPLEMENTED)
+    if unhandled:  # never a silent 404 where the contract promises an answer
+        raise RuntimeError(f"spec operations without a sandbox handler: {', '.join(unhandled)}")
     for op in services.contract.operations.values():
-        if op.operation_id in IMPLEMENTED:
-            by_path.setdefault(op.path, {})[op.method] = _endpoint(services, op)
+        by_path.setdefault(op.path, {})[op.method] = _endpoint(services, op)
     routes = [
         Route(PREFIX + path, _dispatch(endpoints), methods=list(endpoints))
         for path, endpoints in by_path.items()

@@ -272,3 +272,36 @@ def test_a_check_hands_over_its_own_evidence_and_not_exercised_is_its_own_outcom
     assert TOKEN not in json.dumps(report)
     assert entries["ORD-003"]["outcome"] == "not_exercised"
     assert entries["ORD-003"]["message"] == "the server sent no 429"
+
+
+NOTED_CHECKS = """
+from conformance.catalogue import requirement
+from conformance.http import RequestFailed
+
+@requirement("ORD-001")
+def test_leaves_a_note(note):
+    note("no 429 was met")
+
+@requirement("ORD-003")
+def test_loses_its_request():
+    raise RequestFailed("expected an answer, got a timeout")
+
+@requirement("ORD-004")
+def test_crashes():
+    raise KeyError("oops")
+"""
+
+
+def test_notes_and_messages_told_apart_by_exception_class(
+    pytester: pytest.Pytester, fake_catalogue: None, tmp_path: Path
+) -> None:
+    """A passing check's note is its message; a finding (CheckFailure) gives its message alone;
+    any other exception keeps its class name."""
+    pytester.makepyfile(test_checks=NOTED_CHECKS)
+    pytester.runpytest(*active_args(tmp_path))
+    got = outcomes(tmp_path)
+    assert got["ORD-001"] == ("passed", "no 429 was met")
+    assert got["ORD-003"] == ("failed", "expected an answer, got a timeout")
+    assert got["ORD-004"][0] == "failed" and got["ORD-004"][1].startswith("KeyError: 'oops'")
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["recorded_exchanges_dropped"] == 0

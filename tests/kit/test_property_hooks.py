@@ -14,6 +14,8 @@ import schemathesis
 from fulfillment_spec import OPENAPI_PATH
 from hypothesis import HealthCheck, given, settings
 
+from conformance import contract
+from conformance.catalogue import PROFILES
 from conformance.property import hooks
 from conformance.property.mapping import (
     CHECK_REQUIREMENTS,
@@ -22,7 +24,6 @@ from conformance.property.mapping import (
 )
 from conformance.property.runner import (
     PropertySettings,
-    operation_profile,
     schemathesis_config,
     scrub,
 )
@@ -126,20 +127,27 @@ def test_every_check_maps_to_requirement_ids() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "tags", "profile"),
+    ("method", "path", "profile"),
     [
-        ("/orders", ["Orders"], "core"),
-        ("/inbound-shipments", ["Inbound"], "inbound"),
-        ("/sandbox/inbound-shipments/{id}/receive", ["Sandbox"], "inbound"),
-        ("/sandbox/orders/{id}/ship", ["Sandbox"], "core"),
-        ("/sandbox/webhook-deliveries/retry", ["Sandbox"], "webhooks"),
-        ("/returns", ["Returns"], "returns"),
+        ("POST", "/orders", "core"),
+        ("GET", "/inbound-shipments", "inbound"),
+        ("POST", "/sandbox/inbound-shipments/ib_1/receive", "inbound"),
+        ("POST", "/sandbox/orders/ord_1/ship", "core"),
+        ("POST", "/sandbox/webhook-deliveries/retry", "webhooks"),
+        ("GET", "/returns?limit=2", "returns"),
+        ("GET", "/nowhere", None),
     ],
 )
-def test_operations_belong_to_the_profile_of_their_tag(
-    path: str, tags: list[str], profile: str
+def test_operations_belong_to_the_profile_the_spec_gives_them(
+    method: str, path: str, profile: str | None
 ) -> None:
-    assert operation_profile(path, tags, {}) == profile
+    assert contract.profile_of_request(method, path) == profile
+
+
+def test_every_operation_of_the_spec_has_a_catalogue_profile() -> None:
+    for operation in contract.operations():
+        assert operation.profile in PROFILES, operation
+        assert contract.profile_of_operation(operation.operation_id) == operation.profile
 
 
 # ---- refusals (429, 503 + Retry-After): waited out, never judged as an answer -----------------

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 from fulfillment_spec import load_openapi
 
+from conformance import catalogue
 from conformance.property.runner import (
     NOT_GENERATED,
     Finding,
@@ -29,7 +30,7 @@ from tests.live_server import serve
 sandbox_app = pytest.importorskip("fulfillment_sandbox.app")
 
 TOKEN = "wms_test_acme_token"
-PROFILES = ("core", "webhooks", "inbound", "adjustments", "returns")
+PROFILES = catalogue.PROFILES  # every profile the catalogue declares
 HTTP_METHODS = {"get", "put", "post", "patch", "delete"}
 
 

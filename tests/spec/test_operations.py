@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import fulfillment_spec
 import pytest
 
 from .conftest import iter_operations, resolve
@@ -212,7 +213,8 @@ def test_list_parameters(spec: dict[str, Any]) -> None:
             assert "400" in operation["responses"], path  # invalid_cursor
 
 
-PROFILES = {"core", "inbound", "adjustments", "returns", "webhooks"}
+# The profiles the catalogue declares (security has no operation of its own).
+PROFILES = set(fulfillment_spec.load_profiles()) - {"security"}
 
 
 def test_every_operation_names_its_profile(spec: dict[str, Any]) -> None:
@@ -228,3 +230,21 @@ def test_sandbox_operations_document_404_for_production(spec: dict[str, Any]) ->
     for method, path, operation in iter_operations(spec):
         if path.startswith("/sandbox/"):
             assert "404" in operation["responses"], f"{method} {path}"
+
+
+# A sandbox control endpoint belongs to the profile of what it drives: a server that claims only
+# core need not offer it, and the kit leaves it alone unless that profile is claimed.
+SANDBOX_PROFILES = {
+    "sandboxAdjustInventory": "adjustments",
+    "sandboxReceiveInbound": "inbound",
+    "sandboxReceiveReturn": "returns",
+    "sandboxProcessReturn": "returns",
+    "sandboxRetryWebhookDeliveries": "webhooks",
+}
+
+
+def test_sandbox_endpoints_belong_to_the_profile_they_drive(spec: dict[str, Any]) -> None:
+    for method, path, operation in iter_operations(spec):
+        if path.startswith("/sandbox/"):
+            expected = SANDBOX_PROFILES.get(operation["operationId"], "core")
+            assert operation["x-profile"] == expected, f"{method} {path}"
