@@ -10,6 +10,7 @@ checks (the same PAG-001..PAG-010 rules on their lists).
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -47,6 +48,8 @@ def asn_body(factory: Any, items: list[tuple[str, int]], **overrides: Any) -> di
         "reference": factory.unique("ASN"),
         "warehouse_id": factory.warehouse_ids[0],
         "supplier": "Conformance Kit Supplies",
+        # A date-only field the server echoes, so API-004 (dates as YYYY-MM-DD) has one to judge.
+        "expected_at": (datetime.date.today() + datetime.timedelta(days=7)).isoformat(),
         "items": [{"sku": sku, "expected_quantity": qty} for sku, qty in items],
     }
     body.update(overrides)
