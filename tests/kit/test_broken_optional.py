@@ -14,18 +14,8 @@ from typing import Any
 import pytest
 
 from tests.kit import broken_optional as broken
-from tests.kit.gallery import (
-    Broken,
-    Run,
-    area_ids,
-    assert_all_passed,
-    assert_every_id_targeted,
-    assert_only_target_broke,
-    by_case,
-    group_runs,
-    pack,
-    run_all,
-)
+from tests.kit import gallery
+from tests.kit.gallery import Broken, Run
 
 pytest.importorskip("fulfillment_sandbox.app")
 
@@ -85,34 +75,36 @@ def groups() -> list[list[Broken]]:
     def group(case: Broken) -> int:
         return GROUP_OF[(case.server, case.target)]
 
-    return pack(CASES, lambda a, b: group(a) == group(b), max_group=len(CASES), first=group)
+    return gallery.pack(CASES, lambda a, b: group(a) == group(b), max_group=len(CASES), first=group)
 
 
 def every_id(members: Any = ()) -> list[str]:
-    return [rid for area in AREAS for rid in area_ids(area)]
+    return [rid for area in AREAS for rid in gallery.area_ids(area)]
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The healthy sandbox and every group of broken servers, each run once, in parallel, with
     `--only` every id of the three optional profiles; keyed by case, and "healthy"."""
-    packed = group_runs(groups(), every_id, profiles=PROFILES)
+    packed = gallery.group_runs(groups(), every_id, profiles=PROFILES)
     healthy = Run("healthy", ids=tuple(every_id()), profiles=PROFILES)
-    results = run_all([healthy, *packed], tmp_path_factory.mktemp("broken-optional"))
-    return {"healthy": results["healthy"], **by_case(packed, results)}
+    results = gallery.run_all([healthy, *packed], tmp_path_factory.mktemp("broken-optional"))
+    return {"healthy": results["healthy"], **gallery.by_case(packed, results)}
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_kit_fails_the_requirement_the_server_breaks(case: Broken, runs: dict[str, Any]) -> None:
     result, members = runs[str(case)]
-    assert_only_target_broke(case, result, members, baseline=runs["healthy"])
+    gallery.assert_only_target_broke(case, result, members, baseline=runs["healthy"])
 
 
 @pytest.mark.parametrize("area", AREAS)
 def test_healthy_sandbox_passes_every_id_of_the_profile(area: str, runs: dict[str, Any]) -> None:
-    assert_all_passed(runs["healthy"], area_ids(area), area)
+    gallery.assert_all_passed(runs["healthy"], gallery.area_ids(area), area)
 
 
 def test_every_owned_requirement_has_a_broken_server() -> None:
     """Each testable INB, ADJ and RET id is the target of at least one broken server."""
-    assert_every_id_targeted(CASES, [rid for area in AREAS for rid in area_ids(area)])
+    gallery.assert_every_id_targeted(
+        CASES, [rid for area in AREAS for rid in gallery.area_ids(area)]
+    )

@@ -17,18 +17,8 @@ from typing import Any
 import pytest
 
 from tests.kit import broken_orders as broken
-from tests.kit.gallery import (
-    Broken,
-    Run,
-    area_ids,
-    assert_all_passed,
-    assert_every_id_targeted,
-    assert_only_target_broke,
-    by_case,
-    group_runs,
-    pack,
-    run_all,
-)
+from tests.kit import gallery
+from tests.kit.gallery import Broken, Run
 
 pytest.importorskip("fulfillment_sandbox.app")
 # All kit runs happen in one module fixture, which the first test pays for: a loaded CI machine
@@ -120,11 +110,11 @@ def compatible(a: Broken, b: Broken) -> bool:
 
 
 def groups() -> list[list[Broken]]:
-    return pack(CASES, compatible)
+    return gallery.pack(CASES, compatible)
 
 
 def group_ids(members: Any) -> list[str]:
-    return [rid for area in sorted({m.area for m in members}) for rid in area_ids(area)]
+    return [rid for area in sorted({m.area for m in members}) for rid in gallery.area_ids(area)]
 
 
 @pytest.fixture(scope="module")
@@ -134,10 +124,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     runs = [
         Run("healthy"),
         Run("full-core", (FULL_CORE,)),
-        *group_runs(groups(), group_ids),
+        *gallery.group_runs(groups(), group_ids),
     ]
-    results = run_all(runs, tmp_path_factory.mktemp("broken-orders"))
-    return {"healthy": results["healthy"], "full-core": results["full-core"]} | by_case(
+    results = gallery.run_all(runs, tmp_path_factory.mktemp("broken-orders"))
+    return {"healthy": results["healthy"], "full-core": results["full-core"]} | gallery.by_case(
         runs, results
     )
 
@@ -145,7 +135,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_kit_fails_the_requirement_the_server_breaks(case: Broken, reports: dict[str, Any]) -> None:
     result, members = reports[str(case)]
-    assert_only_target_broke(case, result, members)
+    gallery.assert_only_target_broke(case, result, members)
 
 
 def test_full_core_run_fails_only_the_broken_requirement(
@@ -153,17 +143,19 @@ def test_full_core_run_fails_only_the_broken_requirement(
 ) -> None:
     """A full core run (every check, not only the cancel ones) against one broken server: only
     the broken requirement fails, so the order checks cause no collateral damage elsewhere."""
-    assert_only_target_broke(FULL_CORE, reports["full-core"], baseline=reports["healthy"])
+    gallery.assert_only_target_broke(FULL_CORE, reports["full-core"], baseline=reports["healthy"])
 
 
 def test_healthy_sandbox_passes_every_order_requirement(
     reports: dict[str, Any],
 ) -> None:
     """A full core run against the unbroken sandbox: every IDEM/ORD/AMD/CAN id passes."""
-    ids = [rid for prefix in AREAS for rid in area_ids(prefix)]
-    assert_all_passed(reports["healthy"], ids, "order requirement")
+    ids = [rid for prefix in AREAS for rid in gallery.area_ids(prefix)]
+    gallery.assert_all_passed(reports["healthy"], ids, "order requirement")
 
 
 def test_every_order_requirement_has_a_broken_server() -> None:
     """Each testable IDEM/ORD/AMD/CAN id is the target of at least one broken server."""
-    assert_every_id_targeted(CASES, [rid for prefix in AREAS for rid in area_ids(prefix)])
+    gallery.assert_every_id_targeted(
+        CASES, [rid for prefix in AREAS for rid in gallery.area_ids(prefix)]
+    )

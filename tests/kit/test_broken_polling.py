@@ -27,18 +27,7 @@ from tests.kit import broken_sandbox_control as sbx
 from tests.kit import broken_security as sec
 from tests.kit import broken_shipments as shp
 from tests.kit import gallery
-from tests.kit.gallery import (
-    Broken,
-    KitResult,
-    Run,
-    assert_all_passed,
-    assert_every_id_targeted,
-    assert_only_target_broke,
-    by_case,
-    group_runs,
-    pack,
-    run_all,
-)
+from tests.kit.gallery import Broken, KitResult, Run
 
 pytest.importorskip("fulfillment_sandbox.app")
 
@@ -208,7 +197,9 @@ def groups() -> list[list[Broken]]:
     matrix costs about 20 kit runs instead of one per break. Each break's checks stay the only
     ones that read what it breaks, and the collateral assertion covers the whole group.
     Control-endpoint breaks go first, so shipment breaks fill the groups they leave free."""
-    return pack(CASES, compatible, max_group=MAX_GROUP, first=lambda case: case.area != "SBX")
+    return gallery.pack(
+        CASES, compatible, max_group=MAX_GROUP, first=lambda case: case.area != "SBX"
+    )
 
 
 def group_ids(members: Any) -> list[str]:
@@ -220,10 +211,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every group of broken servers and the healthy sandbox (every owned id), each run once,
     all at once (all profiles, a second token); keyed by case, and "healthy"."""
     options: dict[str, Any] = {"profiles": ALL_PROFILES, "second_token": True}
-    packed = group_runs(groups(), group_ids, **options)
+    packed = gallery.group_runs(groups(), group_ids, **options)
     healthy = Run("healthy", ids=area_ids("ALL"), **options)
-    results = run_all([healthy, *packed], tmp_path_factory.mktemp("broken-polling"))
-    return {"healthy": results["healthy"], **by_case(packed, results)}
+    results = gallery.run_all([healthy, *packed], tmp_path_factory.mktemp("broken-polling"))
+    return {"healthy": results["healthy"], **gallery.by_case(packed, results)}
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -231,15 +222,17 @@ def test_kit_fails_the_requirement_the_server_breaks(case: Broken, runs: dict[st
     result, members = runs[str(case)]
     # A requirement the healthy sandbox itself fails is not collateral damage of the break
     # (test_healthy_sandbox_passes_every_id_of_the_area reports it).
-    assert_only_target_broke(case, result, members, baseline=runs["healthy"])
+    gallery.assert_only_target_broke(case, result, members, baseline=runs["healthy"])
 
 
 @pytest.mark.parametrize("area", HEALTHY_AREAS)
 def test_healthy_sandbox_passes_every_id_of_the_area(area: str, runs: dict[str, Any]) -> None:
     healthy: KitResult = runs["healthy"]
-    assert_all_passed(healthy, area_ids(area), area)
+    gallery.assert_all_passed(healthy, area_ids(area), area)
 
 
 def test_every_owned_requirement_has_a_broken_server() -> None:
     """Each testable id of these areas is the target of at least one broken server."""
-    assert_every_id_targeted(CASES, [rid for area in HEALTHY_AREAS for rid in area_ids(area)])
+    gallery.assert_every_id_targeted(
+        CASES, [rid for area in HEALTHY_AREAS for rid in area_ids(area)]
+    )

@@ -17,20 +17,8 @@ from typing import Any
 import pytest
 
 from tests.kit import broken_webhooks as broken
-from tests.kit.gallery import (
-    Broken,
-    KitResult,
-    Run,
-    area_ids,
-    assert_all_passed,
-    assert_every_id_targeted,
-    assert_only_target_broke,
-    by_case,
-    group_runs,
-    outcome,
-    pack,
-    run_all,
-)
+from tests.kit import gallery
+from tests.kit.gallery import Broken, KitResult, Run
 
 sandbox = pytest.importorskip("fulfillment_sandbox.app")
 
@@ -42,7 +30,7 @@ SECRET_SHAPE = re.compile(r"whsec_[A-Za-z0-9_\-]{20,}")
 
 
 def webhook_ids(members: Any = ()) -> tuple[str, ...]:
-    return area_ids("WHK")
+    return gallery.area_ids("WHK")
 
 
 B = Broken
@@ -98,7 +86,9 @@ GROUP_OF = {str(case): number for number, group in enumerate(GROUPS) for case in
 
 def groups() -> list[list[Broken]]:
     """The GROUPS, packed as every gallery is: a case shares a server with its group only."""
-    return pack(CASES, lambda a, b: GROUP_OF[str(a)] == GROUP_OF[str(b)], max_group=len(CASES))
+    return gallery.pack(
+        CASES, lambda a, b: GROUP_OF[str(a)] == GROUP_OF[str(b)], max_group=len(CASES)
+    )
 
 
 def build(db_path: str, members: Sequence[Broken]) -> Any:
@@ -115,17 +105,17 @@ def build(db_path: str, members: Sequence[Broken]) -> Any:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every group and the healthy run (profiles core + webhooks), once each, all at once: the
     runs mostly wait for deliveries and retries."""
-    packed = group_runs(groups(), webhook_ids, profiles=PROFILES, build=build)
+    packed = gallery.group_runs(groups(), webhook_ids, profiles=PROFILES, build=build)
     healthy = Run("healthy", ids=webhook_ids(), profiles=("core", "webhooks"))
     every = [healthy, *packed]
-    results = run_all(every, tmp_path_factory.mktemp("broken-webhooks"), workers=len(every))
-    return {"healthy": results["healthy"], **by_case(packed, results)}
+    results = gallery.run_all(every, tmp_path_factory.mktemp("broken-webhooks"), workers=len(every))
+    return {"healthy": results["healthy"], **gallery.by_case(packed, results)}
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_kit_fails_the_requirement_the_server_breaks(case: Broken, runs: dict[str, Any]) -> None:
     result, members = runs[str(case)]
-    assert_only_target_broke(case, result, members)
+    gallery.assert_only_target_broke(case, result, members)
 
 
 def test_healthy_sandbox_passes_every_webhooks_id(runs: dict[str, Any]) -> None:
@@ -134,8 +124,8 @@ def test_healthy_sandbox_passes_every_webhooks_id(runs: dict[str, Any]) -> None:
     of theirs is due); the other groups claim those profiles and pass WHK-017 for real (it is
     outside their allowed failures)."""
     healthy: KitResult = runs["healthy"]
-    assert outcome(healthy.report, "WHK-017") == "not_exercised"
-    assert_all_passed(healthy, [rid for rid in webhook_ids() if rid != "WHK-017"], "WHK")
+    assert gallery.outcome(healthy.report, "WHK-017") == "not_exercised"
+    gallery.assert_all_passed(healthy, [rid for rid in webhook_ids() if rid != "WHK-017"], "WHK")
 
 
 def test_no_secret_in_any_report(runs: dict[str, Any]) -> None:
@@ -154,4 +144,4 @@ def test_no_secret_in_any_report(runs: dict[str, Any]) -> None:
 
 
 def test_every_webhooks_requirement_has_a_broken_server() -> None:
-    assert_every_id_targeted(CASES, webhook_ids())
+    gallery.assert_every_id_targeted(CASES, webhook_ids())
