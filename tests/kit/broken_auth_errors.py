@@ -1,9 +1,5 @@
 """Servers broken in exactly one way each, for the checks of authentication, the error envelope and
-API rules (AUTH, ERR, API).
-
-Each class wraps the reference sandbox with the /v1 middleware of tests/kit/rewrites.py; `CASES` in
-test_broken_polling.py names the requirement each one breaks.
-"""
+API rules (AUTH, ERR, API)."""
 
 from __future__ import annotations
 

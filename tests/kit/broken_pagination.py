@@ -1,9 +1,5 @@
 """Servers broken in exactly one way each, for the checks of pagination (PAG): page size, cursors,
-ordering and updated_since.
-
-Each class wraps the reference sandbox with the /v1 middleware of tests/kit/rewrites.py; `CASES` in
-test_broken_polling.py names the requirement each one breaks.
-"""
+ordering and updated_since."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Servers broken in exactly one way each, for the checks of the sandbox control endpoints (SBX).
-
-Each class wraps the reference sandbox with the /v1 middleware of tests/kit/rewrites.py; `CASES` in
-test_broken_polling.py names the requirement each one breaks.
-"""
+"""Servers broken in exactly one way each, for the checks of the sandbox control endpoints (SBX)."""
 
 from __future__ import annotations
 

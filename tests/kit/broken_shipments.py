@@ -1,9 +1,5 @@
 """Servers broken in exactly one way each, for the checks of shipments (SHP): what a shipment
-says and how it is found.
-
-Each class wraps the reference sandbox with the /v1 middleware of tests/kit/rewrites.py; `CASES` in
-test_broken_polling.py names the requirement each one breaks.
-"""
+says and how it is found."""
 
 from __future__ import annotations
 
