@@ -1,8 +1,8 @@
 """Servers broken in exactly one way each, for the inbound (INB), adjustment (ADJ) and return
 (RET) checks of the optional profiles.
 
-Every class wraps the reference sandbox (`create_app(db_path)`) with the ASGI middleware of
-broken_polling.py: it buffers a request, may rewrite it, may call the sandbox itself (with the
+Every class wraps the reference sandbox (`create_app(db_path)`) with the /v1 middleware of
+rewrites.py: it buffers a request, may rewrite it, may call the sandbox itself (with the
 caller's token), and may rewrite the answer. The product sandbox has no flags for any of this;
 the wrappers act on the API under /v1 only.
 """
@@ -13,14 +13,9 @@ import re
 import uuid
 from typing import Any
 
-from tests.kit.broken_polling import (
-    DescendingPages,
-    ExclusiveUpdatedSince,
-    Middleware,
-    Request,
-    Response,
-    with_error,
-)
+from tests.kit.asgi import Request, Response
+from tests.kit.broken_pagination import DescendingPages, ExclusiveUpdatedSince
+from tests.kit.rewrites import Middleware, is_list, with_error
 
 INBOUND = re.compile(r"/inbound-shipments(/[^/]+)?")
 RETURNS = re.compile(r"/returns(/[^/]+)?")
@@ -222,7 +217,7 @@ class IncomingNotShown(BodyRewrite):
     async def handle(self, request: Request) -> Response:
         response = await self.call(request)
         body = response.json
-        if request.is_list("/inventory") and response.status == 200 and isinstance(body, dict):
+        if is_list(request, "/inventory") and response.status == 200 and isinstance(body, dict):
             for item in body.get("data") or []:
                 if isinstance(item, dict):
                     self.fix(item)

@@ -10,75 +10,17 @@ requirement the same behaviour legitimately breaks as well.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+
+from tests.kit.asgi import Middleware, Request, Response
 
 ORDERS = "/v1/orders"
 ORDER = re.compile(r"^/v1/orders/([^/]+)$")
 CANCEL = re.compile(r"^/v1/orders/([^/]+)/cancel$")
-
-
-@dataclass(frozen=True)
-class Request:
-    """A buffered HTTP request as the wrapper saw it (header names lower-case)."""
-
-    scope: dict[str, Any]
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes = b""
-
-    @property
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body) if self.body else None
-        except ValueError:
-            return None
-
-    def with_json(self, payload: Any) -> Request:
-        return replace(self, body=json.dumps(payload).encode())
-
-    def with_header(self, name: str, value: str | None) -> Request:
-        headers = {k: v for k, v in self.headers.items() if k != name.lower()}
-        if value is not None:
-            headers[name.lower()] = value
-        return replace(self, headers=headers)
-
-    def key(self) -> str | None:
-        return self.headers.get("idempotency-key")
-
-
-@dataclass
-class Response:
-    """A buffered HTTP response; `with_json` rewrites the body and keeps the other headers."""
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    @property
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body) if self.body else None
-        except ValueError:
-            return None
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-    def with_json(self, payload: Any, status: int | None = None) -> Response:
-        headers = [(k, v) for k, v in self.headers if k.lower() not in ("content-length",)]
-        return Response(status or self.status, headers, json.dumps(payload).encode())
-
-    def with_header(self, name: str, value: str) -> Response:
-        headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
-        return Response(self.status, [*headers, (name, value)], self.body)
 
 
 def error_response(like: Response, status: int, code: str, **extra: Any) -> Response:
@@ -97,89 +39,8 @@ def _is_create(request: Request) -> bool:
     return request.method == "POST" and request.path == ORDERS
 
 
-class OrdersMiddleware:
-    """Pass-through wrapper: subclasses override `handle` and use `call` / `api`."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        request = Request(scope, scope["method"], scope["path"], query, headers, body)
-        response = await self.handle(request)
-        raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        if not any(k.lower() == "content-length" for k, _ in response.headers):
-            raw_headers.append((b"content-length", str(len(response.body)).encode()))
-        await send(
-            {"type": "http.response.start", "status": response.status, "headers": raw_headers}
-        )
-        await send({"type": "http.response.body", "body": response.body})
-
-    async def handle(self, request: Request) -> Response:
-        return await self.call(request)
-
-    async def call(self, request: Request) -> Response:
-        """Runs `request` through the sandbox and buffers its answer."""
-        headers = {k: v for k, v in request.headers.items() if k != "content-length"}
-        headers["content-length"] = str(len(request.body))
-        query = urlencode(request.query).encode()
-        scope = {
-            **request.scope,
-            "state": dict(request.scope.get("state") or {}),  # the sandbox writes into it
-            "method": request.method,
-            "path": request.path,
-            "raw_path": request.path.encode(),
-            "query_string": query,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
-        }
-        done = asyncio.Event()
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": request.body, "more_body": False}
-            await done.wait()
-            return {"type": "http.disconnect"}
-
-        response = Response(500)
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                response.status = message["status"]
-                response.headers = [
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
-                ]
-            elif message["type"] == "http.response.body":
-                response.body += message.get("body", b"")
-                if not message.get("more_body", False):
-                    done.set()
-
-        await self.app(scope, receive, send)
-        done.set()
-        return response
-
-    async def api(
-        self, like: Request, method: str, path: str, payload: Any = None, **params: str
-    ) -> Response:
-        """Calls the sandbox on the caller's behalf (same token), e.g. to read an order."""
-        headers = {"authorization": like.headers.get("authorization", "")}
-        body = b""
-        if payload is not None:
-            body = json.dumps(payload).encode()
-            headers["content-type"] = "application/json"
-        internal = Request(like.scope, method, path, dict(params), headers, body)
-        return await self.call(internal)
+class OrdersMiddleware(Middleware):
+    """Pass-through wrapper on absolute paths ("/v1/orders"): subclasses override `handle`."""
 
     async def order(self, like: Request, order_id: str) -> dict[str, Any]:
         found = (await self.api(like, "GET", f"{ORDERS}/{order_id}")).json

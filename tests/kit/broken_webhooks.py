@@ -1,11 +1,11 @@
 """Servers broken in exactly one way each, for the webhooks checks.
 
 Two kinds of break. Subscription-management breaks are ASGI middleware around the reference
-sandbox, like tests/kit/broken_polling.py. Delivery breaks change what the sandbox sends: the
-delivery worker runs inside the test process (tests/live_server.py serves the app in a thread),
-so `DeliveryBreak.install(app)` replaces the `_attempt` method of that one app's `Deliverer`
-instance (never the module, so servers running side by side keep their own behaviour). The
-product sandbox has no flags for any of this: broken servers live in tests/.
+sandbox, like the other galleries (tests/kit/asgi.py). Delivery breaks change what the sandbox
+sends: the delivery worker runs inside the test process (tests/live_server.py serves the app in a
+thread), so `DeliveryBreak.install(app)` replaces the `_attempt` method of that one app's
+`Deliverer` instance (never the module, so servers running side by side keep their own behaviour).
+The product sandbox has no flags for any of this: broken servers live in tests/.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import httpx
 from fulfillment_sandbox.delivery import sign
 from starlette.concurrency import run_in_threadpool
 
-from tests.kit.broken_polling import Middleware, Request, Response
+from tests.kit.asgi import Request, Response
+from tests.kit.rewrites import Middleware
 
 ALL_EVENTS = [
     "shipment.created",

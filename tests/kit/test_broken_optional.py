@@ -9,61 +9,28 @@ read disjoint things share a server (`group`), and the runs go in parallel.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import fulfillment_spec
 import pytest
 
 from tests.kit import broken_optional as broken
-from tests.kit.broken_polling import ACME, Middleware
-from tests.kit.harness import KitResult, outcome, run_kit
-from tests.live_server import serve
+from tests.kit import gallery
+from tests.kit.gallery import Broken, Run
 
-sandbox = pytest.importorskip("fulfillment_sandbox.app")
+pytest.importorskip("fulfillment_sandbox.app")
 
-BAD = ("failed", "warning")
 PROFILES = ("core", "inbound", "adjustments", "returns")
 AREAS = ("INB", "ADJ", "RET")
-WORKERS = max(2, min(6, 2 * (os.cpu_count() or 1)))
 pytestmark = pytest.mark.timeout(600)
 
 
-def catalogue() -> dict[str, dict[str, Any]]:
-    return {entry["id"]: entry for entry in fulfillment_spec.load_requirements()}
+def B(server: type[Any], target: str, group: int, also: tuple[str, ...] = ()) -> Broken:
+    """A case of this gallery; `group` numbers the breaks that may share a server."""
+    GROUP_OF[(server, target)] = group
+    return Broken(server, target, also)
 
 
-def area_ids(area: str) -> tuple[str, ...]:
-    return tuple(
-        rid
-        for rid, e in catalogue().items()
-        if rid.startswith(f"{area}-") and e.get("testable", True)
-    )
-
-
-@dataclass(frozen=True)
-class Broken:
-    """A broken server, the requirement it breaks, and others the same behaviour breaks too."""
-
-    server: type[Middleware]
-    target: str
-    group: int
-    also: tuple[str, ...] = ()
-
-    @property
-    def area(self) -> str:
-        return self.target.split("-")[0]
-
-    def __str__(self) -> str:
-        return f"{self.target}-{self.server.__name__}"
-
-
-B = Broken
+GROUP_OF: dict[tuple[type[Any], str], int] = {}
 CASES = [
     B(broken.InboundKeyOptional, "INB-001", 0),
     B(broken.InboundCreatedAsOpen, "INB-002", 1),
@@ -104,97 +71,40 @@ def groups() -> list[list[Broken]]:
 
     Within a group no two breaks touch what the other's check reads (a break whose behaviour
     also fails other ids never shares a server with the breaks of those ids)."""
-    return [
-        [case for case in CASES if case.group == number]
-        for number in sorted({case.group for case in CASES})
-    ]
+
+    def group(case: Broken) -> int:
+        return GROUP_OF[(case.server, case.target)]
+
+    return gallery.pack(CASES, lambda a, b: group(a) == group(b), max_group=len(CASES), first=group)
 
 
-def run_against(app: Any, tmp: Path) -> KitResult:
-    only = [arg for area in AREAS for rid in area_ids(area) for arg in ("--only", rid)]
-    with serve(app) as url:
-        return run_kit(
-            f"{url}/v1",
-            ACME,
-            profiles=PROFILES,
-            extra_args=["--no-property-based", *only],
-            tmp_path=tmp,
-        )
-
-
-def _run_group(members: list[Broken] | None, root: Path) -> KitResult:
-    tmp = Path(tempfile.mkdtemp(dir=root))
-    app = sandbox.create_app(str(tmp / "sandbox.db"))
-    for case in members or []:
-        app = case.server(app)
-    return run_against(app, tmp)
+def every_id(members: Any = ()) -> list[str]:
+    return [rid for area in AREAS for rid in gallery.area_ids(area)]
 
 
 @pytest.fixture(scope="module")
-def runs(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[KitResult, dict[str, tuple[KitResult, list[Broken]]]]]:
-    """The healthy sandbox and every group of broken servers, each run once, in parallel."""
-    root = tmp_path_factory.mktemp("broken-optional")
-    packed = groups()
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        healthy = pool.submit(_run_group, None, root)
-        futures = [(members, pool.submit(_run_group, members, root)) for members in packed]
-        results = {
-            str(case): (future.result(), members) for members, future in futures for case in members
-        }
-        yield healthy.result(), results
-
-
-def bad_outcomes(report: dict[str, Any]) -> dict[str, str]:
-    return {
-        e["id"]: f"{e['outcome']}: {e.get('message', '')}"
-        for e in report.get("requirements", [])
-        if e["outcome"] in BAD
-    }
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The healthy sandbox and every group of broken servers, each run once, in parallel, with
+    `--only` every id of the three optional profiles; keyed by case, and "healthy"."""
+    packed = gallery.group_runs(groups(), every_id, profiles=PROFILES)
+    healthy = Run("healthy", ids=tuple(every_id()), profiles=PROFILES)
+    results = gallery.run_all([healthy, *packed], tmp_path_factory.mktemp("broken-optional"))
+    return {"healthy": results["healthy"], **gallery.by_case(packed, results)}
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_kit_fails_the_requirement_the_server_breaks(
-    case: Broken, runs: tuple[KitResult, dict[str, tuple[KitResult, list[Broken]]]]
-) -> None:
-    healthy, results = runs
-    result, members = results[str(case)]
-    assert result.report, (
-        f"the kit wrote no report (exit {result.exit_code}): {result.stderr[-2000:]}"
-    )
-    level = str(catalogue()[case.target]["level"]).upper()
-    expected = "failed" if level == "MUST" else "warning"
-    got = outcome(result.report, case.target)
-    assert got == expected, (
-        f"expected {case.target} {expected} on {case.server.__name__}, got {got}: "
-        f"{[e.get('message') for e in result.report['requirements'] if e['id'] == case.target]}"
-    )
-    allowed = {rid for member in members for rid in (member.target, *member.also)}
-    allowed |= set(bad_outcomes(healthy.report))
-    collateral = {
-        rid: why for rid, why in bad_outcomes(result.report).items() if rid not in allowed
-    }
-    assert not collateral, (
-        f"expected no requirement outside {sorted(allowed)} to fail on "
-        f"{[m.server.__name__ for m in members]}, got {collateral}"
-    )
+def test_kit_fails_the_requirement_the_server_breaks(case: Broken, runs: dict[str, Any]) -> None:
+    result, members = runs[str(case)]
+    gallery.assert_only_target_broke(case, result, members, baseline=runs["healthy"])
 
 
 @pytest.mark.parametrize("area", AREAS)
-def test_healthy_sandbox_passes_every_id_of_the_profile(
-    area: str, runs: tuple[KitResult, dict[str, tuple[KitResult, list[Broken]]]]
-) -> None:
-    report = runs[0].report
-    assert report, f"the kit wrote no report for the healthy sandbox: {runs[0].stderr[-2000:]}"
-    not_passed = {rid: outcome(report, rid) for rid in area_ids(area)}
-    not_passed = {rid: got for rid, got in not_passed.items() if got != "passed"}
-    details = {rid: why for rid, why in bad_outcomes(report).items() if rid in not_passed}
-    assert not not_passed, f"expected every {area} id passed, got {not_passed} {details}"
+def test_healthy_sandbox_passes_every_id_of_the_profile(area: str, runs: dict[str, Any]) -> None:
+    gallery.assert_all_passed(runs["healthy"], gallery.area_ids(area), area)
 
 
 def test_every_owned_requirement_has_a_broken_server() -> None:
     """Each testable INB, ADJ and RET id is the target of at least one broken server."""
-    targets = {case.target for case in CASES}
-    missing = [rid for area in AREAS for rid in area_ids(area) if rid not in targets]
-    assert not missing, f"expected a broken server for every id, got none for {missing}"
+    gallery.assert_every_id_targeted(
+        CASES, [rid for area in AREAS for rid in gallery.area_ids(area)]
+    )

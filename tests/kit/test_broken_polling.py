@@ -1,50 +1,44 @@
 """The polling, shipment, inventory, reference-data, error, auth, sandbox and security checks
-have teeth: each fails on a server broken in exactly its way (tests/kit/broken_polling.py).
+have teeth: each fails on a server broken in exactly its way (tests/kit/broken_pagination.py,
+broken_shipments.py, broken_inventory.py, broken_reference_data.py, broken_auth_errors.py,
+broken_sandbox_control.py, broken_security.py).
 
 The kit runs against each broken server with `--only` the ids of the broken area (so collateral
 damage inside the area shows) and the broken requirement must come out `failed` (`warning` for a
 SHOULD or MAY) while no requirement outside `target + also` is failed or warned. The healthy
 sandbox must pass every id of these areas, with the security profile and a second token.
 
-A kit run costs a few seconds of start-up, so the runs go in parallel (one sandbox, one port and
-one kit subprocess each): the module-scoped `results` fixture runs them all once and each test
-case reads its own report.
+Breaks that cannot spoil each other's checks share a server (`compatible`), and the runs go in
+parallel through tests/kit/gallery.py: the module-scoped `runs` fixture runs them all once and
+each test case reads its own report.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import fulfillment_spec
 import pytest
 
-from tests.kit import broken_polling as broken
-from tests.kit.harness import KitResult, outcome, run_kit
-from tests.live_server import serve
+from tests.kit import broken_auth_errors as errs
+from tests.kit import broken_inventory as inv
+from tests.kit import broken_pagination as pag
+from tests.kit import broken_reference_data as ref
+from tests.kit import broken_sandbox_control as sbx
+from tests.kit import broken_security as sec
+from tests.kit import broken_shipments as shp
+from tests.kit import gallery
+from tests.kit.gallery import Broken, KitResult, Run
 
-sandbox = pytest.importorskip("fulfillment_sandbox.app")
+pytest.importorskip("fulfillment_sandbox.app")
 
-ACME, GLOBEX = broken.ACME, broken.GLOBEX
-BAD = ("failed", "warning")
 ALL_PROFILES = ("core", "security", "inbound", "adjustments", "returns", "webhooks")
 # The ids of errors/auth/API this suite owns (the rest of ERR/API is the cross-cutting checks').
 ERRORS = (
     "AUTH-001", "AUTH-002", "AUTH-003", "AUTH-004", "ERR-006", "ERR-007", "ERR-009",
     "ERR-010", "ERR-011", "ERR-013", "API-001", "API-007",
 )  # fmt: skip
-WORKERS = max(2, min(6, 2 * (os.cpu_count() or 1)))
 # The matrix is one fixture: give it room beyond the suite's per-test timeout on a busy machine.
 pytestmark = pytest.mark.timeout(1800)
-
-
-def catalogue() -> dict[str, dict[str, Any]]:
-    return {entry["id"]: entry for entry in fulfillment_spec.load_requirements()}
 
 
 def area_ids(area: str) -> tuple[str, ...]:
@@ -52,161 +46,131 @@ def area_ids(area: str) -> tuple[str, ...]:
         return ERRORS
     if area == "ALL":
         return tuple(rid for name in HEALTHY_AREAS for rid in area_ids(name))
-    return tuple(
-        rid
-        for rid, e in catalogue().items()
-        if rid.startswith(f"{area}-") and e.get("testable", True)
-    )
+    return gallery.area_ids(area)
 
 
-@dataclass(frozen=True)
-class Broken:
-    """A broken server, the requirement it breaks, and others the same behaviour breaks too."""
-
-    server: type[broken.Middleware]
-    target: str
-    also: tuple[str, ...] = ()
-    base: str = "/v1"
-
-    @property
-    def area(self) -> str:
-        prefix = self.target.split("-")[0]
-        return "ERRORS" if self.target in ERRORS else prefix
-
-    def __str__(self) -> str:
-        return f"{self.target}-{self.server.__name__}"
+def B(server: type[Any], target: str, also: tuple[str, ...] = (), base: str = "/v1") -> Broken:
+    """A case of this gallery: the errors/auth/API ids it owns are one area, "ERRORS"."""
+    area = "ERRORS" if target in ERRORS else target.split("-")[0]
+    return Broken(server, target, also, area=area, base=base)
 
 
-B = Broken
 CASES = [
     # The has_more check of the reference-list walk sees the same gap.
-    B(broken.ReferenceListWithoutHasMore, "PAG-001", ("PAG-004",)),
-    B(broken.CursorRepeatsRow, "PAG-002"),
-    B(broken.CursorSkipsRow, "PAG-003"),
-    B(broken.HasMoreOnLastPage, "PAG-004"),
-    B(broken.DescendingPages, "PAG-005"),
-    B(broken.ExclusiveUpdatedSince, "PAG-006"),
+    B(pag.ReferenceListWithoutHasMore, "PAG-001", ("PAG-004",)),
+    B(pag.CursorRepeatsRow, "PAG-002"),
+    B(pag.CursorSkipsRow, "PAG-003"),
+    B(pag.HasMoreOnLastPage, "PAG-004"),
+    B(pag.DescendingPages, "PAG-005"),
+    B(pag.ExclusiveUpdatedSince, "PAG-006"),
     # Ignoring the filter also means a cursor cannot tell one bound from another, and a
     # malformed bound is ignored as well.
-    B(broken.IgnoresUpdatedSince, "PAG-007", ("PAG-010", "PAG-011", "PAG-014")),
-    B(broken.PagesOverLimit, "PAG-008"),
-    B(broken.EmptyPageWithMore, "PAG-008"),
-    B(broken.MalformedCursorRestarts, "PAG-009"),
-    B(broken.CursorIgnoresFilters, "PAG-010"),
-    B(broken.RejectsOffsetUpdatedSince, "PAG-011"),
-    B(broken.DefaultLimit100, "PAG-012"),
-    B(broken.LimitClamped, "PAG-013"),
-    B(broken.MalformedUpdatedSinceIgnored, "PAG-014"),
+    B(pag.IgnoresUpdatedSince, "PAG-007", ("PAG-010", "PAG-011", "PAG-014")),
+    B(pag.PagesOverLimit, "PAG-008"),
+    B(pag.EmptyPageWithMore, "PAG-008"),
+    B(pag.MalformedCursorRestarts, "PAG-009"),
+    B(pag.CursorIgnoresFilters, "PAG-010"),
+    B(pag.RejectsOffsetUpdatedSince, "PAG-011"),
+    B(pag.DefaultLimit100, "PAG-012"),
+    B(pag.LimitClamped, "PAG-013"),
+    B(pag.MalformedUpdatedSinceIgnored, "PAG-014"),
     # Whole seconds tie rows the server still orders by milliseconds: the id order breaks too.
-    B(broken.SecondPrecisionTimestamps, "PAG-015", ("PAG-005",)),
-    B(broken.JoinedTrackingNumbers, "SHP-001"),
-    B(broken.NeverPartiallyShipped, "SHP-002"),
-    B(broken.OrderHidesShipments, "SHP-003"),
-    B(broken.IgnoresOrderIdFilter, "SHP-004"),
-    B(broken.GetShipmentNotFound, "SHP-005", ("SHP-001",)),
+    B(pag.SecondPrecisionTimestamps, "PAG-015", ("PAG-005",)),
+    B(shp.JoinedTrackingNumbers, "SHP-001"),
+    B(shp.NeverPartiallyShipped, "SHP-002"),
+    B(shp.OrderHidesShipments, "SHP-003"),
+    B(shp.IgnoresOrderIdFilter, "SHP-004"),
+    B(shp.GetShipmentNotFound, "SHP-005", ("SHP-001",)),
     # The void step of the updated_at check polls for the voided row as well.
-    B(broken.VoidedShipmentsDropped, "SHP-006", ("SHP-007",)),
-    B(broken.ShipmentUpdatedAtFrozen, "SHP-007"),
-    B(broken.ShipmentWithoutOrderNumber, "SHP-008"),
-    B(broken.ShipmentWithoutItems, "SHP-009"),
-    B(broken.ShipmentWithoutCost, "SHP-010"),
-    B(broken.UnknownShipmentPlain404, "SHP-011"),
-    B(broken.ShippedQuantityZero, "SHP-012"),
-    B(broken.ExceptionShownAsInTransit, "SHP-013"),
-    B(broken.VoidedUnitsStillShipped, "SHP-014"),
-    B(broken.NewShipmentsHidden, "SHP-015"),
+    B(shp.VoidedShipmentsDropped, "SHP-006", ("SHP-007",)),
+    B(shp.ShipmentUpdatedAtFrozen, "SHP-007"),
+    B(shp.ShipmentWithoutOrderNumber, "SHP-008"),
+    B(shp.ShipmentWithoutItems, "SHP-009"),
+    B(shp.ShipmentWithoutCost, "SHP-010"),
+    B(shp.UnknownShipmentPlain404, "SHP-011"),
+    B(shp.ShippedQuantityZero, "SHP-012"),
+    B(shp.ExceptionShownAsInTransit, "SHP-013"),
+    B(shp.VoidedUnitsStillShipped, "SHP-014"),
+    B(shp.NewShipmentsHidden, "SHP-015"),
     # A collapsed breakdown has no entry for the warehouse the order came from either.
-    B(broken.WarehousesCollapsed, "INV-001", ("INV-003",)),
+    B(inv.WarehousesCollapsed, "INV-001", ("INV-003",)),
     # Wrong available numbers show in every check that reads available after an order.
-    B(broken.AvailableOffByOne, "INV-002", ("INV-003", "INV-011")),
-    B(broken.AvailableNotReduced, "INV-003", ("INV-002", "INV-011")),
-    B(broken.CancelKeepsAllocation, "INV-004"),
-    B(broken.ShipKeepsOnHand, "INV-005"),
-    B(broken.NegativeAvailable, "INV-006"),
-    B(broken.IgnoresSkuFilter, "INV-007"),
-    B(broken.IgnoresWarehouseFilter, "INV-008"),
-    B(broken.InventoryUpdatedAtFrozen, "INV-009"),
-    B(broken.InventoryWithoutExtras, "INV-010"),
-    B(broken.AmendIgnoresItems, "INV-011"),
-    B(broken.BackorderSticky, "INV-012"),
-    B(broken.WarehouseLowercaseCountry, "REF-001"),
-    B(broken.MethodWithoutCarrier, "REF-002"),
-    B(broken.PhantomShippingMethod, "REF-003"),
-    B(broken.UnstableWarehouseIds, "REF-004"),
-    B(broken.NoTokenAccepted, "AUTH-001"),
-    B(broken.OneOperationUnprotected, "AUTH-001"),
-    B(broken.UnauthorizedWithoutEnvelope, "AUTH-001", ("AUTH-002", "AUTH-003")),
-    B(broken.UnknownTokenAccepted, "AUTH-002"),
-    B(broken.AnySchemeAccepted, "AUTH-003"),
-    B(broken.ValidTokenRefusedOnGetShipment, "AUTH-004"),
-    B(broken.MalformedJson422, "ERR-006"),
-    B(broken.UnknownPathPlain404, "ERR-007"),
-    B(broken.AnyContentTypeAccepted, "ERR-009"),
-    B(broken.OversizedAccepted, "ERR-010"),
-    B(broken.WrongMethod404, "ERR-011"),
-    B(broken.ErrorsListMalformed, "ERR-013"),
-    B(broken.ServedUnderApi, "API-001", base="/api"),
-    B(broken.UnknownFieldsDropped, "API-007"),
-    B(broken.ShipmentsNeverPolled, "SBX-001"),
+    B(inv.AvailableOffByOne, "INV-002", ("INV-003", "INV-011")),
+    B(inv.AvailableNotReduced, "INV-003", ("INV-002", "INV-011")),
+    B(inv.CancelKeepsAllocation, "INV-004"),
+    B(inv.ShipKeepsOnHand, "INV-005"),
+    B(inv.NegativeAvailable, "INV-006"),
+    B(inv.IgnoresSkuFilter, "INV-007"),
+    B(inv.IgnoresWarehouseFilter, "INV-008"),
+    B(inv.InventoryUpdatedAtFrozen, "INV-009"),
+    B(inv.InventoryWithoutExtras, "INV-010"),
+    B(inv.AmendIgnoresItems, "INV-011"),
+    B(inv.BackorderSticky, "INV-012"),
+    B(ref.WarehouseLowercaseCountry, "REF-001"),
+    B(ref.MethodWithoutCarrier, "REF-002"),
+    B(ref.PhantomShippingMethod, "REF-003"),
+    B(ref.UnstableWarehouseIds, "REF-004"),
+    B(errs.NoTokenAccepted, "AUTH-001"),
+    B(errs.OneOperationUnprotected, "AUTH-001"),
+    B(errs.UnauthorizedWithoutEnvelope, "AUTH-001", ("AUTH-002", "AUTH-003")),
+    B(errs.UnknownTokenAccepted, "AUTH-002"),
+    B(errs.AnySchemeAccepted, "AUTH-003"),
+    B(errs.ValidTokenRefusedOnGetShipment, "AUTH-004"),
+    B(errs.MalformedJson422, "ERR-006"),
+    B(errs.UnknownPathPlain404, "ERR-007"),
+    B(errs.AnyContentTypeAccepted, "ERR-009"),
+    B(errs.OversizedAccepted, "ERR-010"),
+    B(errs.WrongMethod404, "ERR-011"),
+    B(errs.ErrorsListMalformed, "ERR-013"),
+    B(errs.ServedUnderApi, "API-001", base="/api"),
+    B(errs.UnknownFieldsDropped, "API-007"),
+    B(sbx.ShipmentsNeverPolled, "SBX-001"),
     # Without the hold endpoint the hold-then-pick check cannot pass either.
-    B(broken.HoldEndpointMissing, "SBX-002", ("SBX-003",)),
+    B(sbx.HoldEndpointMissing, "SBX-002", ("SBX-003",)),
     # A pick that never refuses cannot refuse picking a cancelled order either.
-    B(broken.PickIsNoOp, "SBX-003", ("SBX-004",)),
+    B(sbx.PickIsNoOp, "SBX-003", ("SBX-004",)),
     # Voiding an in_transit shipment is one of the impossible transitions SBX-007 tries.
-    B(broken.TransitionsWrongCode, "SBX-004", ("SBX-007",)),
-    B(broken.ShipIgnoresParcels, "SBX-005"),
-    B(broken.SetStockBelowAllocatedAccepted, "SBX-006"),
-    B(broken.VoidWithoutFlag, "SBX-007"),
-    B(broken.CrossPartnerOrderRead, "SEC-001"),
-    B(broken.CrossPartnerOrderList, "SEC-002"),
-    B(broken.CrossPartnerShipments, "SEC-003"),
-    B(broken.CrossPartnerInventory, "SEC-004"),
-    B(broken.CrossPartnerAmend, "SEC-005"),
-    B(broken.CrossPartnerCancel, "SEC-006"),
-    B(broken.IdempotencyKeysGlobal, "SEC-007"),
-    B(broken.ReferencesGlobal, "SEC-008"),
-    B(broken.CrossPartnerControl, "SEC-009"),
-    B(broken.CrossPartnerWebhooks, "SEC-010"),
+    B(sbx.TransitionsWrongCode, "SBX-004", ("SBX-007",)),
+    B(sbx.ShipIgnoresParcels, "SBX-005"),
+    B(sbx.SetStockBelowAllocatedAccepted, "SBX-006"),
+    B(sbx.VoidWithoutFlag, "SBX-007"),
+    B(sec.CrossPartnerOrderRead, "SEC-001"),
+    B(sec.CrossPartnerOrderList, "SEC-002"),
+    B(sec.CrossPartnerShipments, "SEC-003"),
+    B(sec.CrossPartnerInventory, "SEC-004"),
+    B(sec.CrossPartnerAmend, "SEC-005"),
+    B(sec.CrossPartnerCancel, "SEC-006"),
+    B(sec.IdempotencyKeysGlobal, "SEC-007"),
+    B(sec.ReferencesGlobal, "SEC-008"),
+    B(sec.CrossPartnerControl, "SEC-009"),
+    B(sec.CrossPartnerWebhooks, "SEC-010"),
 ]
 HEALTHY_AREAS = ("PAG", "SHP", "INV", "REF", "ERRORS", "SBX", "SEC")
 
 
-def run_against(app: Any, areas: list[str], tmp: Path, base: str = "/v1") -> KitResult:
-    only = [arg for area in areas for rid in area_ids(area) for arg in ("--only", rid)]
-    with serve(app) as url:
-        return run_kit(
-            f"{url}{base}",
-            ACME,
-            profiles=ALL_PROFILES,
-            second_token=GLOBEX,
-            extra_args=["--no-property-based", *only],
-            tmp_path=tmp,
-        )
-
-
 # Breaks that change what many checks read: each gets a kit run of its own.
 SOLO = (
-    broken.SecondPrecisionTimestamps,
-    broken.PhantomShippingMethod,
-    broken.ServedUnderApi,
+    pag.SecondPrecisionTimestamps,
+    ref.PhantomShippingMethod,
+    errs.ServedUnderApi,
 )
 # Breaks that disturb the pagination walks (or read lists the walks rely on).
 NOT_WITH_PAG = (
-    broken.InventoryUpdatedAtFrozen,
-    broken.IgnoresSkuFilter,
-    broken.ShipmentUpdatedAtFrozen,
-    broken.NewShipmentsHidden,
-    broken.ShipmentsNeverPolled,
-    broken.UnstableWarehouseIds,
+    inv.InventoryUpdatedAtFrozen,
+    inv.IgnoresSkuFilter,
+    shp.ShipmentUpdatedAtFrozen,
+    shp.NewShipmentsHidden,
+    sbx.ShipmentsNeverPolled,
+    ref.UnstableWarehouseIds,
 )
 # Breaks of what a shipment looks like, which the shipment and the control checks both read.
 SHIPMENT_SHAPE = {
-    broken.JoinedTrackingNumbers,
-    broken.ShipmentWithoutItems,
-    broken.GetShipmentNotFound,
-    broken.NewShipmentsHidden,
-    broken.ShipIgnoresParcels,
-    broken.ShipmentsNeverPolled,
+    shp.JoinedTrackingNumbers,
+    shp.ShipmentWithoutItems,
+    shp.GetShipmentNotFound,
+    shp.NewShipmentsHidden,
+    sbx.ShipIgnoresParcels,
+    sbx.ShipmentsNeverPolled,
 }
 MAX_GROUP = 7
 
@@ -221,9 +185,9 @@ def compatible(a: Broken, b: Broken) -> bool:
     for x, y in ((a, b), (b, a)):
         if x.server in NOT_WITH_PAG and y.area == "PAG":
             return False
-        if x.server is broken.ValidTokenRefusedOnGetShipment and y.area in ("SHP", "SBX", "SEC"):
+        if x.server is errs.ValidTokenRefusedOnGetShipment and y.area in ("SHP", "SBX", "SEC"):
             return False
-        if x.server is broken.UnstableWarehouseIds and y.area in ("PAG", "INV", "REF"):
+        if x.server is ref.UnstableWarehouseIds and y.area in ("PAG", "INV", "REF"):
             return False
     return True
 
@@ -231,107 +195,44 @@ def compatible(a: Broken, b: Broken) -> bool:
 def groups() -> list[list[Broken]]:
     """Breaks packed onto shared servers (at most one per area, pairwise compatible), so the
     matrix costs about 20 kit runs instead of one per break. Each break's checks stay the only
-    ones that read what it breaks, and the collateral assertion covers the whole group."""
-    packed: list[list[Broken]] = []
-    # Control-endpoint breaks first, so shipment breaks fill the groups they leave free.
-    for case in sorted(CASES, key=lambda c: c.area != "SBX"):
-        home = next(
-            (
-                g
-                for g in packed
-                if len(g) < MAX_GROUP and all(compatible(case, other) for other in g)
-            ),
-            None,
-        )
-        if home is None:
-            packed.append([case])
-        else:
-            home.append(case)
-    return packed
+    ones that read what it breaks, and the collateral assertion covers the whole group.
+    Control-endpoint breaks go first, so shipment breaks fill the groups they leave free."""
+    return gallery.pack(
+        CASES, compatible, max_group=MAX_GROUP, first=lambda case: case.area != "SBX"
+    )
 
 
-def stack(app: Any, members: list[Broken]) -> Any:
-    for case in members:
-        app = case.server(app)
-    return app
-
-
-def _run_group(members: list[Broken], root: Path) -> KitResult:
-    tmp = Path(tempfile.mkdtemp(dir=root))
-    app = stack(sandbox.create_app(str(tmp / "sandbox.db")), members)
-    areas = sorted({case.area for case in members})
-    base = next((case.base for case in members if case.base != "/v1"), "/v1")
-    return run_against(app, areas, tmp, base)
+def group_ids(members: Any) -> list[str]:
+    return [rid for area in sorted({m.area for m in members}) for rid in area_ids(area)]
 
 
 @pytest.fixture(scope="module")
-def results(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[str, tuple[KitResult, list[Broken]]]]:
-    """Every group of broken servers, each run once, in parallel; keyed by case."""
-    root = tmp_path_factory.mktemp("broken-polling")
-    packed = groups()
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = [(members, pool.submit(_run_group, members, root)) for members in packed]
-        yield {
-            str(case): (future.result(), members) for members, future in futures for case in members
-        }
-
-
-@pytest.fixture(scope="module")
-def healthy(tmp_path_factory: pytest.TempPathFactory) -> KitResult:
-    """One run of every owned id against the healthy sandbox (all profiles, second token)."""
-    tmp = tmp_path_factory.mktemp("healthy-polling")
-    return run_against(sandbox.create_app(str(tmp / "sandbox.db")), ["ALL"], tmp)
-
-
-def bad_outcomes(report: dict[str, Any]) -> dict[str, str]:
-    return {
-        e["id"]: f"{e['outcome']}: {e.get('message', '')}"
-        for e in report.get("requirements", [])
-        if e["outcome"] in BAD
-    }
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every group of broken servers and the healthy sandbox (every owned id), each run once,
+    all at once (all profiles, a second token); keyed by case, and "healthy"."""
+    options: dict[str, Any] = {"profiles": ALL_PROFILES, "second_token": True}
+    packed = gallery.group_runs(groups(), group_ids, **options)
+    healthy = Run("healthy", ids=area_ids("ALL"), **options)
+    results = gallery.run_all([healthy, *packed], tmp_path_factory.mktemp("broken-polling"))
+    return {"healthy": results["healthy"], **gallery.by_case(packed, results)}
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_kit_fails_the_requirement_the_server_breaks(
-    case: Broken, results: dict[str, tuple[KitResult, list[Broken]]], healthy: KitResult
-) -> None:
-    result, members = results[str(case)]
-    assert result.report, (
-        f"the kit wrote no report (exit {result.exit_code}): {result.stderr[-2000:]}"
-    )
-    level = str(catalogue()[case.target]["level"]).upper()
-    expected = "failed" if level == "MUST" else "warning"
-    got = outcome(result.report, case.target)
-    assert got == expected, (
-        f"expected {case.target} {expected} on {case.server.__name__}, got {got}: "
-        f"{[e.get('message') for e in result.report['requirements'] if e['id'] == case.target]}"
-    )
-    allowed = {rid for member in members for rid in (member.target, *member.also)}
+def test_kit_fails_the_requirement_the_server_breaks(case: Broken, runs: dict[str, Any]) -> None:
+    result, members = runs[str(case)]
     # A requirement the healthy sandbox itself fails is not collateral damage of the break
     # (test_healthy_sandbox_passes_every_id_of_the_area reports it).
-    allowed |= set(bad_outcomes(healthy.report))
-    collateral = {
-        rid: why for rid, why in bad_outcomes(result.report).items() if rid not in allowed
-    }
-    assert not collateral, (
-        f"expected no requirement outside {sorted(allowed)} to fail on "
-        f"{[m.server.__name__ for m in members]}, got {collateral}"
-    )
+    gallery.assert_only_target_broke(case, result, members, baseline=runs["healthy"])
 
 
 @pytest.mark.parametrize("area", HEALTHY_AREAS)
-def test_healthy_sandbox_passes_every_id_of_the_area(area: str, healthy: KitResult) -> None:
-    report = healthy.report
-    not_passed = {rid: outcome(report, rid) for rid in area_ids(area)}
-    not_passed = {rid: got for rid, got in not_passed.items() if got != "passed"}
-    details = {rid: why for rid, why in bad_outcomes(report).items() if rid in not_passed}
-    assert not not_passed, f"expected every {area} id passed, got {not_passed} {details}"
+def test_healthy_sandbox_passes_every_id_of_the_area(area: str, runs: dict[str, Any]) -> None:
+    healthy: KitResult = runs["healthy"]
+    gallery.assert_all_passed(healthy, area_ids(area), area)
 
 
 def test_every_owned_requirement_has_a_broken_server() -> None:
     """Each testable id of these areas is the target of at least one broken server."""
-    targets = {case.target for case in CASES}
-    missing = [rid for area in HEALTHY_AREAS for rid in area_ids(area) if rid not in targets]
-    assert not missing, f"expected a broken server for every id, got none for {missing}"
+    gallery.assert_every_id_targeted(
+        CASES, [rid for area in HEALTHY_AREAS for rid in area_ids(area)]
+    )

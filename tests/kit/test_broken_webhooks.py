@@ -11,55 +11,26 @@ the matrix is about a dozen kit runs, in parallel.
 from __future__ import annotations
 
 import re
-import tempfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import fulfillment_spec
 import pytest
 
 from tests.kit import broken_webhooks as broken
-from tests.kit.harness import KitResult, outcome, run_kit
-from tests.live_server import serve
+from tests.kit import gallery
+from tests.kit.gallery import Broken, KitResult, Run
 
 sandbox = pytest.importorskip("fulfillment_sandbox.app")
 
-ACME = "wms_test_acme_token"
-BAD = ("failed", "warning")
 # The broken servers claim the advanced profiles too, so WHK-017 is exercised on every run.
 PROFILES = ("core", "webhooks", "inbound", "adjustments", "returns")
-# The runs mostly wait for deliveries and retries: run them all at once (up to 10).
-WORKERS = 10
 pytestmark = pytest.mark.timeout(900)
 # What the sandbox's secrets look like (whsec_ + 43 url-safe characters); "whsec_***" is masked.
 SECRET_SHAPE = re.compile(r"whsec_[A-Za-z0-9_\-]{20,}")
 
 
-def catalogue() -> dict[str, dict[str, Any]]:
-    return {entry["id"]: entry for entry in fulfillment_spec.load_requirements()}
-
-
-def webhook_ids() -> tuple[str, ...]:
-    return tuple(
-        rid
-        for rid, entry in catalogue().items()
-        if rid.startswith("WHK-") and entry.get("testable", True)
-    )
-
-
-@dataclass(frozen=True)
-class Broken:
-    """A broken server, the requirement it breaks, and others the same behaviour breaks too."""
-
-    server: type[Any]
-    target: str
-    also: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        return f"{self.target}-{self.server.__name__}"
+def webhook_ids(members: Any = ()) -> tuple[str, ...]:
+    return gallery.area_ids("WHK")
 
 
 B = Broken
@@ -110,9 +81,17 @@ GROUPS: list[list[Broken]] = [
     [B(broken.LateCancelNotice, "WHK-024", ("WHK-015",))],
 ]
 CASES = [case for group in GROUPS for case in group]
+GROUP_OF = {str(case): number for number, group in enumerate(GROUPS) for case in group}
 
 
-def build(members: list[Broken], db_path: str) -> Any:
+def groups() -> list[list[Broken]]:
+    """The GROUPS, packed as every gallery is: a case shares a server with its group only."""
+    return gallery.pack(
+        CASES, lambda a, b: GROUP_OF[str(a)] == GROUP_OF[str(b)], max_group=len(CASES)
+    )
+
+
+def build(db_path: str, members: Sequence[Broken]) -> Any:
     app = sandbox.create_app(db_path)
     servers = list(dict.fromkeys(case.server for case in members))
     broken.install(app, [s for s in servers if issubclass(s, broken.DeliveryBreak)])
@@ -122,80 +101,21 @@ def build(members: list[Broken], db_path: str) -> Any:
     return app
 
 
-def run_against(
-    app: Any,
-    tmp: Path,
-    profiles: tuple[str, ...] = PROFILES,
-    extra_args: tuple[str, ...] = (),
-) -> KitResult:
-    """The kit's WHK checks (every testable id, nothing property-based) against `app`."""
-    only = [arg for rid in webhook_ids() for arg in ("--only", rid)]
-    with serve(app) as url:
-        return run_kit(
-            f"{url}/v1",
-            ACME,
-            profiles=profiles,
-            extra_args=["--no-property-based", *only, *extra_args],
-            tmp_path=tmp,
-        )
-
-
-def _run_group(members: list[Broken], root: Path) -> KitResult:
-    tmp = Path(tempfile.mkdtemp(dir=root))
-    return run_against(build(members, str(tmp / "sandbox.db")), tmp)
-
-
-def _run_healthy(root: Path, profiles: tuple[str, ...]) -> KitResult:
-    tmp = Path(tempfile.mkdtemp(dir=root))
-    return run_against(sandbox.create_app(str(tmp / "sandbox.db")), tmp, profiles)
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Every group and the healthy run, once each, in parallel."""
-    root = tmp_path_factory.mktemp("broken-webhooks")
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        healthy = pool.submit(_run_healthy, root, ("core", "webhooks"))
-        futures = [(members, pool.submit(_run_group, members, root)) for members in GROUPS]
-        yield {
-            "healthy": healthy.result(),
-            **{
-                str(case): (future.result(), members)
-                for members, future in futures
-                for case in members
-            },
-        }
-
-
-def bad_outcomes(report: dict[str, Any]) -> dict[str, str]:
-    return {
-        e["id"]: f"{e['outcome']}: {e.get('message', '')}"
-        for e in report.get("requirements", [])
-        if e["outcome"] in BAD
-    }
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every group and the healthy run (profiles core + webhooks), once each, all at once: the
+    runs mostly wait for deliveries and retries."""
+    packed = gallery.group_runs(groups(), webhook_ids, profiles=PROFILES, build=build)
+    healthy = Run("healthy", ids=webhook_ids(), profiles=("core", "webhooks"))
+    every = [healthy, *packed]
+    results = gallery.run_all(every, tmp_path_factory.mktemp("broken-webhooks"), workers=len(every))
+    return {"healthy": results["healthy"], **gallery.by_case(packed, results)}
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_kit_fails_the_requirement_the_server_breaks(case: Broken, runs: dict[str, Any]) -> None:
     result, members = runs[str(case)]
-    assert result.report, (
-        f"the kit wrote no report (exit {result.exit_code}): {result.stderr[-2000:]}"
-    )
-    level = str(catalogue()[case.target]["level"]).upper()
-    expected = "failed" if level == "MUST" else "warning"
-    got = outcome(result.report, case.target)
-    assert got == expected, (
-        f"expected {case.target} {expected} on {case.server.__name__}, got {got}: "
-        f"{[e.get('message') for e in result.report['requirements'] if e['id'] == case.target]}"
-    )
-    allowed = {rid for member in members for rid in (member.target, *member.also)}
-    collateral = {
-        rid: why for rid, why in bad_outcomes(result.report).items() if rid not in allowed
-    }
-    assert not collateral, (
-        f"expected no requirement outside {sorted(allowed)} to fail on "
-        f"{[m.server.__name__ for m in members]}, got {collateral}"
-    )
+    gallery.assert_only_target_broke(case, result, members)
 
 
 def test_healthy_sandbox_passes_every_webhooks_id(runs: dict[str, Any]) -> None:
@@ -203,11 +123,9 @@ def test_healthy_sandbox_passes_every_webhooks_id(runs: dict[str, Any]) -> None:
     exercised (none of the inbound, adjustments and returns profiles is claimed, so no event
     of theirs is due); the other groups claim those profiles and pass WHK-017 for real (it is
     outside their allowed failures)."""
-    report = runs["healthy"].report
-    got = {rid: outcome(report, rid) for rid in webhook_ids()}
-    assert got.pop("WHK-017") == "not_exercised"
-    not_passed = {rid: o for rid, o in got.items() if o != "passed"}
-    assert not not_passed, f"expected every WHK id passed, got {not_passed} {bad_outcomes(report)}"
+    healthy: KitResult = runs["healthy"]
+    assert gallery.outcome(healthy.report, "WHK-017") == "not_exercised"
+    gallery.assert_all_passed(healthy, [rid for rid in webhook_ids() if rid != "WHK-017"], "WHK")
 
 
 def test_no_secret_in_any_report(runs: dict[str, Any]) -> None:
@@ -226,6 +144,4 @@ def test_no_secret_in_any_report(runs: dict[str, Any]) -> None:
 
 
 def test_every_webhooks_requirement_has_a_broken_server() -> None:
-    targets = {case.target for case in CASES}
-    missing = [rid for rid in webhook_ids() if rid not in targets]
-    assert not missing, f"expected a broken server for every id, got none for {missing}"
+    gallery.assert_every_id_targeted(CASES, webhook_ids())

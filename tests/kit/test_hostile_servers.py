@@ -9,13 +9,16 @@ host never carries the token there (a second local server records every Authoriz
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.kit import hostile as h
+from tests.kit.gallery import parallel
 from tests.kit.harness import KitResult, run_kit
 from tests.live_server import serve
 
@@ -109,11 +112,27 @@ def assert_clean_ending(case: h.Hostile, result: KitResult) -> None:
             assert entry["message"].strip(), f"expected a message for {entry['id']}"
 
 
-@pytest.mark.parametrize("case", h.HOSTILE, ids=str)
-def test_kit_ends_cleanly_against_hostile_server(case: h.Hostile, tmp_path: Path) -> None:
+def run_case(case: h.Hostile, tmp_path: Path) -> tuple[KitResult, list[Path], h.AuthRecorder]:
+    """The kit against the case's server(s), and what the other host of a redirect saw."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     recorder = h.AuthRecorder()
     with hostile_server(case, tmp_path, recorder) as base_url:
         result, files = run_against(base_url, case, tmp_path)
+    return result, files, recorder
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every case once, all started together (most of them wait on a timeout); keyed by name."""
+    root = tmp_path_factory.mktemp("hostile")
+    return parallel(
+        {case.name: functools.partial(run_case, case, root / case.name) for case in h.HOSTILE}
+    )
+
+
+@pytest.mark.parametrize("case", h.HOSTILE, ids=str)
+def test_kit_ends_cleanly_against_hostile_server(case: h.Hostile, runs: dict[str, Any]) -> None:
+    result, files, recorder = runs[case.name]
     assert_no_leak_no_traceback(result, files)
     assert_clean_ending(case, result)
     if case.kind.startswith("redirect"):

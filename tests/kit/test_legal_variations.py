@@ -9,12 +9,15 @@ reference sandbox: every requirement that passes on the sandbox passes on the va
 sandbox is `conformant` (exit 0), so must the variant be.
 
 The gallery runs with `--no-property-based` (the Schemathesis part takes minutes per run); the
-120 requests/minute and 200 ms latency runs are `slow` (the nox session `slow` runs them).
+120 requests/minute and 200 ms latency runs are `slow` (the nox session `slow` runs them). The
+other runs are independent (a sandbox and a kit subprocess each), so the module fixture `runs`
+starts them all at once, a few at a time (tests/kit/gallery.py), and each test judges its own.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -25,6 +28,7 @@ import httpx
 import pytest
 
 from tests.kit import variants as v
+from tests.kit.gallery import parallel
 from tests.kit.harness import KitResult, run_kit
 from tests.live_server import serve
 
@@ -58,12 +62,42 @@ def outcomes(report: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return {e["id"]: (e["outcome"], e.get("message", "")) for e in report.get("requirements", [])}
 
 
+def run_variant(variant: v.LegalVariant, tmp: Path) -> KitResult:
+    """The kit against one wrapper variant (or the plain sandbox), with the variant's options."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    with serve(variant.build(str(tmp / "sandbox.db"))) as url:
+        return kit(f"{url}/v1", tmp, variant.extra_args)
+
+
+BASELINE = v.LegalVariant("baseline", "the reference sandbox", "", v.sandbox)
+
+
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> KitResult:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The reference run, every wrapper variant, the sandbox with history and the two runs at
+    once: each independent of the others, all started together; keyed by variant name."""
+    root = tmp_path_factory.mktemp("legal")
+    jobs: dict[str, Any] = {
+        variant.name: functools.partial(run_variant, variant, root / variant.name)
+        for variant in [BASELINE, *(param.values[0] for param in WRAPPERS)]
+    }
+    jobs["history-3000-orders"] = functools.partial(run_with_history, root / "history")
+    jobs["two-concurrent-runs"] = functools.partial(run_twice_at_once, root / "two")
+    return parallel(jobs)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> KitResult:
+    """The reference run alone, for the slow tests (which need none of the others)."""
+    result = run_variant(BASELINE, tmp_path_factory.mktemp("reference"))
+    assert result.report, f"expected a report from the reference run, got exit {result.exit_code}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def baseline(runs: dict[str, Any]) -> KitResult:
     """The kit against the plain reference sandbox, with the gallery's options."""
-    tmp = tmp_path_factory.mktemp("baseline")
-    with serve(v.sandbox(str(tmp / "sandbox.db"))) as url:
-        result = kit(f"{url}/v1", tmp)
+    result: KitResult = runs["baseline"]
     assert result.report, f"expected a report from the reference run, got exit {result.exit_code}"
     return result
 
@@ -102,18 +136,18 @@ WRAPPERS = [
 
 
 @pytest.mark.parametrize("variant", WRAPPERS)
-def test_kit_accepts_legal_variant(variant: v.LegalVariant, baseline: KitResult, tmp_path: Path):
-    with serve(variant.build(str(tmp_path / "sandbox.db"))) as url:
-        result = kit(f"{url}/v1", tmp_path, variant.extra_args)
-    assert_accepted(variant, result, baseline)
+def test_kit_accepts_legal_variant(
+    variant: v.LegalVariant, baseline: KitResult, runs: dict[str, Any]
+) -> None:
+    assert_accepted(variant, runs[variant.name], baseline)
 
 
 @pytest.mark.slow  # about 700 sequential requests x 200 ms: some 150 s of waiting
-def test_kit_accepts_200ms_latency(baseline: KitResult, tmp_path: Path):
+def test_kit_accepts_200ms_latency(reference: KitResult, tmp_path: Path):
     variant = v.BY_NAME["latency-200ms"]
     with serve(variant.build(str(tmp_path / "sandbox.db"))) as url:
         result = kit(f"{url}/v1", tmp_path)
-    assert_accepted(variant, result, baseline)
+    assert_accepted(variant, result, reference)
 
 
 # -- a sandbox with history ---------------------------------------------------------------------
@@ -148,28 +182,41 @@ def seed_orders(base_url: str, count: int) -> None:
             list(pool.map(create, range(count)))
 
 
-def test_kit_accepts_a_sandbox_with_thousands_of_orders(baseline: KitResult, tmp_path: Path):
+def run_with_history(tmp_path: Path) -> KitResult:
     variant = v.BY_NAME["history-3000-orders"]
+    tmp_path.mkdir(parents=True, exist_ok=True)
     with serve(variant.build(str(tmp_path / "sandbox.db"))) as url:
         started = time.monotonic()
         seed_orders(f"{url}/v1", HISTORY_ORDERS)
         print(f"seeded {HISTORY_ORDERS} orders in {time.monotonic() - started:.1f} s")
-        result = kit(f"{url}/v1", tmp_path)
-    assert_accepted(variant, result, baseline)
+        return kit(f"{url}/v1", tmp_path)
 
 
-def test_two_kit_runs_at_once_against_one_sandbox(baseline: KitResult, tmp_path: Path):
+def test_kit_accepts_a_sandbox_with_thousands_of_orders(
+    baseline: KitResult, runs: dict[str, Any]
+) -> None:
+    variant = v.BY_NAME["history-3000-orders"]
+    assert_accepted(variant, runs[variant.name], baseline)
+
+
+def run_twice_at_once(tmp_path: Path) -> list[KitResult]:
     variant = v.BY_NAME["two-concurrent-runs"]
     first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
+    first.mkdir(parents=True)
     second.mkdir()
     with (
         serve(variant.build(str(tmp_path / "sandbox.db"))) as url,
         concurrent.futures.ThreadPoolExecutor(2) as pool,
     ):
         runs = [pool.submit(kit, f"{url}/v1", where) for where in (first, second)]
-        results = [run.result() for run in runs]
-    for result in results:
+        return [run.result() for run in runs]
+
+
+def test_two_kit_runs_at_once_against_one_sandbox(
+    baseline: KitResult, runs: dict[str, Any]
+) -> None:
+    variant = v.BY_NAME["two-concurrent-runs"]
+    for result in runs[variant.name]:
         assert_accepted(variant, result, baseline)
 
 
@@ -182,7 +229,7 @@ def rate_limited_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_kit_accepts_120_requests_a_minute(baseline: KitResult, rate_limited_url: str, tmp_path):
+def test_kit_accepts_120_requests_a_minute(reference: KitResult, rate_limited_url: str, tmp_path):
     """The kit honours 429 + Retry-After and X-RateLimit-Remaining: the run is slower, not failed.
     Prints the wall time against its floor (requests_made / 120 minutes)."""
     variant = v.BY_NAME["rate-limit-120"]
@@ -191,4 +238,4 @@ def test_kit_accepts_120_requests_a_minute(baseline: KitResult, rate_limited_url
     wall = time.monotonic() - started
     made = int(result.report.get("requests_made", 0))
     print(f"120/min: {made} requests in {wall:.0f} s; floor {made / 120 * 60:.0f} s")
-    assert_accepted(variant, result, baseline)
+    assert_accepted(variant, result, reference)

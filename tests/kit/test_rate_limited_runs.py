@@ -106,7 +106,7 @@ class Refusals(v.Variant):
 
     def _refuse(self, req: v.Request) -> bool:
         body = hashlib.sha256(req.body).hexdigest()
-        key = (req.token, req.method, req.path, repr(sorted(req.query)), body)
+        key = (req.token, req.method, req.path, repr(sorted(req.query.items())), body)
         streak = self.streaks.get(key, 0)
         bounded = self.max_streak is None or streak < self.max_streak
         if bounded and self.random.random() < self.chance:

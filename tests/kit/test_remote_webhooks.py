@@ -28,8 +28,9 @@ from conformance.webhook_receiver import (
     parse_listen,
     public_url,
 )
-from tests.kit.harness import outcome
-from tests.kit.test_broken_webhooks import run_against, webhook_ids
+from tests.kit.gallery import ACME, area_ids, only
+from tests.kit.harness import outcome, run_kit
+from tests.live_server import serve
 
 SECOND_LOOPBACK = "127.0.0.2"
 
@@ -62,16 +63,19 @@ def test_webhooks_profile_passes_through_a_public_url(tmp_path: Path) -> None:
     port = free_port(SECOND_LOOPBACK)
     public = f"http://{SECOND_LOOPBACK}:{port}/kit-hooks"
     db_path = tmp_path / "sandbox.db"
-    result = run_against(
-        sandbox.create_app(str(db_path)),
-        tmp_path,
-        ("core", "webhooks"),
-        ("--webhook-listen", f"{SECOND_LOOPBACK}:{port}", "--webhook-url", public),
-    )
+    listen = ["--webhook-listen", f"{SECOND_LOOPBACK}:{port}", "--webhook-url", public]
+    with serve(sandbox.create_app(str(db_path))) as url:
+        result = run_kit(
+            f"{url}/v1",
+            ACME,
+            profiles=("core", "webhooks"),
+            extra_args=["--no-property-based", *only(area_ids("WHK")), *listen],
+            tmp_path=tmp_path,
+        )
     assert result.report, (
         f"the kit wrote no report (exit {result.exit_code}): {result.stderr[-2000:]}"
     )
-    got = {rid: outcome(result.report, rid) for rid in webhook_ids()}
+    got = {rid: outcome(result.report, rid) for rid in area_ids("WHK")}
     # No optional profile is claimed, so none of their events is due: WHK-017 is not exercised.
     assert got.pop("WHK-017") == "not_exercised"
     not_passed = {

@@ -20,9 +20,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
 
-Scope = dict[str, Any]
+from tests.kit.asgi import Middleware, Request, Response
+
 App = Callable[..., Any]
 
 # The sandbox's own ids: prefix + "_" + 14 (20 for events) characters of an alphabet that sorts in
@@ -40,67 +40,6 @@ SANDBOX_ID = re.compile(
 )
 
 
-# -- buffered request / response ----------------------------------------------------------------
-@dataclass(frozen=True)
-class Request:
-    """A buffered request as the wrapper saw it (header names lower case)."""
-
-    scope: Scope
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    headers: list[tuple[str, str]]
-    body: bytes = b""
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k == name.lower()), None)
-
-    @property
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body) if self.body else None
-        except ValueError:
-            return None
-
-    def with_header(self, name: str, value: str | None) -> Request:
-        headers = [(k, v) for k, v in self.headers if k != name.lower()]
-        if value is not None:
-            headers.append((name.lower(), value))
-        return replace(self, headers=headers)
-
-    @property
-    def token(self) -> str:
-        return self.header("authorization") or ""
-
-
-@dataclass
-class Response:
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-    @property
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body) if self.body else None
-        except ValueError:
-            return None
-
-    def with_header(self, name: str, value: str | None) -> Response:
-        headers = [(k, v) for k, v in self.headers if k.lower() != name.lower()]
-        if value is not None:
-            headers.append((name.lower(), value))
-        return Response(self.status, headers, self.body)
-
-    def without_headers(self, predicate: Callable[[str], bool]) -> Response:
-        return Response(
-            self.status, [(k, v) for k, v in self.headers if not predicate(k)], self.body
-        )
-
-
 def error(like: Response | None, status: int, code: str, message: str, **extra: Any) -> Response:
     """An error in the spec's envelope, keeping the sandbox's X-Request-Id and rate headers."""
     headers = [
@@ -116,13 +55,9 @@ def error(like: Response | None, status: int, code: str, message: str, **extra: 
     return Response(status, headers, json.dumps(body).encode())
 
 
-class Variant:
+class Variant(Middleware):
     """An ASGI wrapper around the sandbox: override `request`, `handle` or `response`."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-
-    # hooks ----------------------------------------------------------------------------------
     def request(self, req: Request) -> Request:
         return req
 
@@ -130,87 +65,7 @@ class Variant:
         return resp
 
     async def handle(self, req: Request) -> Response:
-        return self.response(req, await self.forward(self.request(req)))
-
-    # plumbing -------------------------------------------------------------------------------
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        req = Request(
-            scope=scope,
-            method=scope["method"],
-            path=scope["path"],
-            query=parse_qsl(
-                scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
-            ),
-            headers=[
-                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]
-            ],
-            body=b"".join(chunks),
-        )
-        resp = await self.handle(req)
-        await self.send(resp, send)
-
-    async def forward(self, req: Request) -> Response:
-        """Call the sandbox with `req` (rewritten or not) and buffer its answer."""
-        query = urlencode(req.query, quote_via=quote)
-        headers = [(k, v) for k, v in req.headers if k != "content-length"]
-        headers.append(("content-length", str(len(req.body))))
-        scope = {
-            **req.scope,
-            "method": req.method,
-            "path": req.path,
-            "raw_path": req.path.encode(),
-            "query_string": query.encode(),
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        }
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                await asyncio.sleep(3600)
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": req.body, "more_body": False}
-
-        out = Response(500)
-        body: list[bytes] = []
-
-        async def capture(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                out.status = message["status"]
-                out.headers = [
-                    (k.decode("latin-1"), v.decode("latin-1"))
-                    for k, v in message.get("headers", [])
-                ]
-            elif message["type"] == "http.response.body":
-                body.append(message.get("body", b""))
-
-        await self.app(scope, receive, capture)
-        out.body = b"".join(body)
-        return out
-
-    async def send(self, resp: Response, send: Any) -> None:
-        headers = [(k, v) for k, v in resp.headers if k.lower() != "content-length"]
-        headers.append(("content-length", str(len(resp.body))))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": resp.status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-            }
-        )
-        await send({"type": "http.response.body", "body": resp.body})
+        return self.response(req, await self.call(self.request(req)))
 
 
 def rewrite_json(
@@ -274,7 +129,7 @@ class _IdMapper(Variant):
 
     def request(self, req: Request) -> Request:
         path = "/".join(self.back(part) for part in req.path.split("/"))
-        query = [(k, self.back(v)) for k, v in req.query]
+        query = {k: self.back(v) for k, v in req.query.items()}
         body = req.body
         payload = req.json
         if payload is not None:
@@ -327,15 +182,14 @@ class SmallerPages(Variant):
     def request(self, req: Request) -> Request:
         if req.method != "GET":
             return req
-        query = [(k, v) for k, v in req.query if k != "limit"]
-        asked = dict(req.query).get("limit")
+        asked = req.query.get("limit")
         try:
             number = int(asked) if asked is not None else 50
         except ValueError:
             return req  # an invalid limit stays invalid: the sandbox answers 400
         if not 1 <= number <= 200:
             return req
-        return replace(req, query=[*query, ("limit", str(min(number, self.PAGE)))])
+        return req.with_query(limit=str(min(number, self.PAGE)))
 
 
 def _add_unknown(value: Any) -> Any:
@@ -430,11 +284,11 @@ class KeyInUseConflict(Variant):
     async def handle(self, req: Request) -> Response:
         if not _is_create(req):
             return await super().handle(req)
-        key = (req.token, req.path, req.header("idempotency-key") or "")
+        key = (req.header("authorization") or "", req.path, req.header("idempotency-key") or "")
         if key in self._in_flight:
             # Any cheap authenticated call gives the rate-limit headers and a request id.
-            probe = await self.forward(
-                replace(req, method="GET", path="/v1/warehouses", query=[], body=b"")
+            probe = await self.call(
+                replace(req, method="GET", path="/v1/warehouses", query={}, body=b"")
             )
             return error(
                 probe,
@@ -481,7 +335,7 @@ class IfMatchRequired428(Variant):
         ):
             # Authenticate and count against the rate limit first: GET the order the PATCH names,
             # so a bad token or unknown order still gets 401/404 as the sandbox would answer.
-            probe = await self.forward(replace(req, method="GET", body=b""))
+            probe = await self.call(replace(req, method="GET", body=b""))
             if probe.status != 200:
                 return probe
             return error(
