@@ -7,7 +7,9 @@ every run after this one (measured: 80 dead subscriptions after two runs, a fres
 waiting over 60 s behind 32,000 doomed ones). So at the end of every run, interrupted ones too,
 the kit deletes:
 
-* every subscription a scenario check created (a recorded `POST /webhooks` answered 201);
+* every subscription a scenario check created (a recorded `POST /webhooks` answered 201, or one
+  whose URL path carries the run id, as the kit's receiver paths do: found even when the run was
+  interrupted before it read the create call's answer);
 * every subscription the property-based phase created: its generated URLs point at a sink on the
   target's own loopback (`https://127.0.0.1:9/conformance-sink/<run id>/...`, refused at once)
   that carries the run id, because Schemathesis' own requests are not recorded by the kit;
@@ -24,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from conformance.http import ApiClient, ApiResponse, HttpSession
 from conformance.listing import parse_ts, walk_list
@@ -89,6 +92,8 @@ def _is_ours(row: dict[str, Any], run_id: str, created: set[str], now: datetime)
     if row.get("id") in created:
         return True
     url = str(row.get("url") or "")
+    if f"/{run_id}/" in urlsplit(url).path:
+        return True  # the kit's receiver tags its paths with the run id
     if f"/{SINK_MARKER}/" not in url:
         return False
     if f"/{SINK_MARKER}/{run_id}/" in url:

@@ -258,7 +258,11 @@ class WebhookReceiver:
         *,
         public: str | None = None,
         timeout: float = DELIVERY_DEADLINE,
+        tag: str = "",
     ) -> None:
+        # Every path starts with the run's tag, so the end-of-run sweep finds a subscription
+        # even when the run was interrupted before it read the create call's answer.
+        self.tag = tag
         self._state = _State(prefix=urlsplit(public).path.rstrip("/") if public else "")
         server_class = _Server6 if _is_ipv6(host) else _Server
         self._server = server_class((host, port), _Handler)
@@ -307,8 +311,9 @@ class WebhookReceiver:
         self.stop()
 
     def new_path(self, name: str = "hook") -> str:
-        """A path no other subscription uses: `/<name>/<random>`."""
-        return f"/{name}/{uuid.uuid4().hex[:12]}"
+        """A path no other subscription uses: `/<tag>/<name>/<random>`."""
+        tag = f"/{self.tag}" if self.tag else ""
+        return f"{tag}/{name}/{uuid.uuid4().hex[:12]}"
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -99,7 +99,11 @@ def webhook_receiver(request: pytest.FixtureRequest, conformance_config: Any) ->
         pytest.skip(reason)
     try:
         receiver = WebhookReceiver(
-            host, port, public=public, timeout=delivery_timeout(conformance_config)
+            host,
+            port,
+            public=public,
+            timeout=delivery_timeout(conformance_config),
+            tag=conformance_config.run_id,
         )
     except OSError as exc:
         pytest.skip(

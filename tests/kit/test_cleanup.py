@@ -38,6 +38,8 @@ def test_a_sweep_deletes_this_runs_subscriptions_for_every_partner(sandbox_url: 
     mine_acme = subscribe(sandbox_url, ACME_TOKEN, sink_url("c1", "ckmine"))
     mine_globex = subscribe(sandbox_url, GLOBEX_TOKEN, sink_url("c2", "ckmine"))
     scenario = subscribe(sandbox_url, ACME_TOKEN, "http://127.0.0.1:1/receiver/hook-1")
+    # The kit's receiver tags its paths with the run id: found without a recorded 201 (Ctrl-C).
+    unanswered = subscribe(sandbox_url, ACME_TOKEN, "http://127.0.0.1:1/ckmine/hook/abc")
     concurrent = subscribe(sandbox_url, ACME_TOKEN, sink_url("c3", "ckother"))
     customer = subscribe(sandbox_url, ACME_TOKEN, "https://erp.example.com/hooks")
 
@@ -45,7 +47,8 @@ def test_a_sweep_deletes_this_runs_subscriptions_for_every_partner(sandbox_url: 
         sandbox_url, [ACME_TOKEN, GLOBEX_TOKEN], run_id="ckmine", created_ids=[scenario]
     )
 
-    assert cleanup.deleted == 3 and cleanup.left == []
+    assert cleanup.deleted == 4 and cleanup.left == []
+    assert unanswered not in listed(sandbox_url, ACME_TOKEN)
     assert listed(sandbox_url, ACME_TOKEN) == {concurrent, customer}
     assert mine_globex not in listed(sandbox_url, GLOBEX_TOKEN)
     assert mine_acme not in listed(sandbox_url, ACME_TOKEN)
