@@ -16,7 +16,6 @@ import json
 import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,14 +26,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+from sandbox_process import free_port, sandbox_process
 
 TOKENS = {"acme": "wms_test_acme_token", "globex": "wms_test_globex_token"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class HealthyReceiver(ThreadingHTTPServer):
@@ -86,26 +80,9 @@ def silent_receivers(count: int) -> Iterator[list[str]]:
 
 @contextlib.contextmanager
 def sandbox(db_path: Path) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "fulfillment_sandbox", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--db", str(db_path), "--log-level", "warning"]
     # Every attempt is logged at INFO; thousands of them a second are not this benchmark's output.
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(base + "/warehouses", timeout=2, trust_env=False)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.05)
+    with sandbox_process(db_path, quiet_stderr=True) as (base, _pid):
         yield base
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def client(base: str, partner: str) -> httpx.Client:

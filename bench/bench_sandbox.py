@@ -9,8 +9,6 @@ order commit is fsynced: synchronous=FULL).
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,14 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from sandbox_process import sandbox_process
 
 TOKEN = "wms_test_acme_token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def order_body() -> dict[str, object]:
@@ -70,65 +63,37 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=400, help="GET /shipments pages")
     parser.add_argument("--threads", type=int, default=8, help="client threads")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fulfillment_sandbox",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--db",
-                str(Path(tmp) / "bench.sqlite3"),
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}/v1"
-        try:
-            with client(base) as http:
-                deadline = time.monotonic() + 20
-                while True:
-                    try:
-                        http.get("/warehouses")
-                        break
-                    except httpx.HTTPError:
-                        if time.monotonic() > deadline or server.poll() is not None:
-                            raise
-                        time.sleep(0.05)
-                http.post(
-                    "/sandbox/inventory",
-                    json={"sku": "BENCH-SKU", "warehouse_id": "wh_syd_1", "on_hand": 1_000_000},
-                )
-                for _ in range(60):  # enough shipments for a full page of 50
-                    order = http.post(
-                        "/orders", json=order_body(), headers={"Idempotency-Key": str(uuid.uuid4())}
-                    ).json()
-                    http.post(f"/sandbox/orders/{order['id']}/ship")
-            print(f"sandbox benchmark ({args.threads} client threads, loopback)")
-            run(
-                "POST /orders",
-                base,
-                args.orders,
-                args.threads,
-                lambda h: h.post(
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        sandbox_process(Path(tmp) / "bench.sqlite3") as (base, _pid),
+    ):
+        with client(base) as http:
+            http.post(
+                "/sandbox/inventory",
+                json={"sku": "BENCH-SKU", "warehouse_id": "wh_syd_1", "on_hand": 1_000_000},
+            )
+            for _ in range(60):  # enough shipments for a full page of 50
+                order = http.post(
                     "/orders", json=order_body(), headers={"Idempotency-Key": str(uuid.uuid4())}
-                ),
-            )
-            run(
-                "GET /shipments?limit=50",
-                base,
-                args.pages,
-                args.threads,
-                lambda h: h.get("/shipments", params={"limit": 50}),
-            )
-        finally:
-            server.terminate()
-            server.wait(10)
+                ).json()
+                http.post(f"/sandbox/orders/{order['id']}/ship")
+        print(f"sandbox benchmark ({args.threads} client threads, loopback)")
+        run(
+            "POST /orders",
+            base,
+            args.orders,
+            args.threads,
+            lambda h: h.post(
+                "/orders", json=order_body(), headers={"Idempotency-Key": str(uuid.uuid4())}
+            ),
+        )
+        run(
+            "GET /shipments?limit=50",
+            base,
+            args.pages,
+            args.threads,
+            lambda h: h.get("/shipments", params={"limit": 50}),
+        )
     return 0
 
 

@@ -20,10 +20,8 @@ import json
 import os
 import random
 import re
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +38,7 @@ from fulfillment_sandbox.paging import ListQuery
 from fulfillment_sandbox.reference import seed_partner
 from fulfillment_sandbox.shipments import DEFAULT_COST, TRACKING_URLS
 from fulfillment_sandbox.storage import _ALPHABET, Database, dumps, format_ms, transaction
+from sandbox_process import sandbox_process
 
 PARTNER = "acme"
 TOKEN = "wms_test_acme_token"
@@ -317,34 +316,12 @@ def print_plans(db_path: Path, since: str, order_id: str, reference: str) -> dic
 # --- serving and measuring ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def sandbox(db_path: Path) -> Iterator[tuple[str, int]]:
     """The sandbox over `db_path` on a free loopback port: (base URL, server pid)."""
-    port = free_port()
-    command = [sys.executable, "-m", "fulfillment_sandbox", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--db", str(db_path), "--log-level", "warning"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 300  # opening may build a new index over a big table
-        while True:
-            try:
-                httpx.get(base + "/warehouses", timeout=2, trust_env=False)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield base, server.pid
-    finally:
-        server.terminate()
-        server.wait(30)
+    # Opening may build a new index over a big table.
+    with sandbox_process(db_path, startup_timeout=300) as served:
+        yield served
 
 
 def client(base: str) -> httpx.Client:
