@@ -196,13 +196,23 @@ def _evidence_lines(item: dict[str, Any], width: int) -> list[str]:
             body, width=width, first=status, rest=" " * len(status), max_lines=_BODY_LINES
         )
     if item["curl"]:
-        curl = _continued(_curl_pieces(item["curl"]), width=width, first=_INDENT, rest=_INDENT * 3)
-        if len(curl) > _CURL_LINES:
-            # The console's curl is for reading; the reports carry the command whole, to copy.
-            note = "(the whole command is in the JSON and HTML reports)"
-            curl = [*curl[: _CURL_LINES - 1], _fit(f"{_INDENT * 3}{_MORE} {note}", width)]
-        lines += curl
+        lines += _curl_lines(item["curl"], width)
     return lines
+
+
+def _curl_lines(command: str, width: int) -> list[str]:
+    """The curl command when it can be shown whole, broken only between its words (so a person
+    can paste it); otherwise one line saying where it is whole: a command cut inside a quoted
+    body would not run."""
+    pieces = _curl_pieces(command)
+    longest = _room_on_new_line(width, _INDENT * 3, _CONTINUED)
+    curl = _continued(pieces, width=width, first=_INDENT, rest=_INDENT * 3)
+    if len(curl) <= _CURL_LINES and all(len(piece) <= longest for piece in pieces):
+        return curl
+    note = (
+        f"replay: a curl command of {len(command):,} characters, whole in the JSON and HTML reports"
+    )
+    return [_fit(_INDENT + note, width)]
 
 
 def _attention_block(entry: dict[str, Any], width: int) -> list[str]:
