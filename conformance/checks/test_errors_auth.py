@@ -248,11 +248,17 @@ def test_oversized_body_gets_413(api: Any, factory: Any, run_id: str) -> None:
 @requirement("ERR-011")
 def test_wrong_method_gets_405(api: Any, run_id: str) -> None:
     """DELETE /orders and PUT /shipments (methods the paths do not support) get 405
-    `method_not_allowed` in the envelope, never 404 or 2xx."""
+    `method_not_allowed` in the envelope, never 404 or 2xx, with an `Allow` header that lists
+    the path's own method (GET) and not the refused one (RFC 9110: Allow is a MUST on a 405)."""
     for method, path in (("DELETE", "/orders"), ("PUT", "/shipments")):
         resp = api.request(method, path)
         problem = envelope_problem(resp, 405, "method_not_allowed")
         assert problem is None, problem
+        allowed = {m.strip().upper() for m in (resp.headers.get("allow") or "").split(",")}
+        assert "GET" in allowed and method not in allowed, (
+            f"expected an Allow header listing GET (and not {method}) on the 405, got"
+            f" {resp.headers.get('allow')!r} ({resp.describe()})"
+        )
 
 
 @requirement("ERR-013")

@@ -175,6 +175,16 @@ class WrongMethod404(Middleware):
         return response
 
 
+class WrongMethodWithoutAllow(Middleware):
+    """A 405 in the envelope, but without the Allow header RFC 9110 requires."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        if response.status == 405:
+            return response.with_header("Allow", None)
+        return response
+
+
 class ErrorsListMalformed(Middleware):
     """422 answers carry an errors[] whose items are bare strings."""
 

@@ -121,6 +121,7 @@ CASES = [
     B(errs.AnyContentTypeAccepted, "ERR-009"),
     B(errs.OversizedAccepted, "ERR-010"),
     B(errs.WrongMethod404, "ERR-011"),
+    B(errs.WrongMethodWithoutAllow, "ERR-011"),
     B(errs.ErrorsListMalformed, "ERR-013"),
     B(errs.ServedUnderApi, "API-001", base="/api"),
     B(errs.UnknownFieldsDropped, "API-007"),
