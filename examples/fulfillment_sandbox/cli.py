@@ -56,14 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
             " (default: effectively unlimited)"
         ),
     )
-    parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    parser.add_argument(
+        "--log-level", default="info", help="log level of the server and the sandbox (default info)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     partners = dict(args.partner) if args.partner else dict(DEMO_PARTNERS)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # One level for uvicorn and the sandbox's own loggers (each webhook attempt is an INFO line:
+    # thousands a minute behind dead subscriptions, which --log-level warning must silence).
+    level = getattr(logging, args.log_level.upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
     app = create_app(args.db, partners=partners, rate_limit=args.rate_limit)
     print(
         f"fulfillment sandbox on http://{args.host}:{args.port}/v1 "
