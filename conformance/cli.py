@@ -262,11 +262,13 @@ def run_checks(
             "-W",
             "ignore::pytest.PytestAssertRewriteWarning",
         ]
-        if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-            args += ["-p", "conformance.plugin"]
-        args += list(extra_args)
+        # The run is hermetic: only the kit's plugin, never whatever pytest plugins the vendor's
+        # environment has installed (they could reorder, repeat or skip checks). It is also
+        # cheaper: an autoloaded plugin's whole distribution (Schemathesis, Hypothesis, anyio:
+        # about 270 modules) would be assertion-rewritten on every run.
+        args += ["-p", "conformance.plugin", *extra_args]
         sink = _ResultSink(own_output=not config.verbose)
-        with _environment(config.to_env()):
+        with _environment({**config.to_env(), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}):
             code = pytest.main(args, plugins=[sink])
     for line in sink.closing:
         print(line)

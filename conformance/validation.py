@@ -26,6 +26,7 @@ __all__ = ["SPEC_URI", "Problem", "SpecValidator", "json_path"]
 SPEC_URI = "urn:fulfillment-spec:openapi"
 MAX_ERRORS = 3
 _MAX_VALUE_CHARS = 120
+_MAX_REMEMBERED = 20_000
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class SpecValidator:
         resource = Resource.from_contents(dict(spec), default_specification=DRAFT202012)
         self.registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
         self._validators: dict[str, Draft202012Validator] = {}
+        # The cross-cutting checks judge each recorded response by several rules, all from the
+        # same problems: computed once per response (kept alive with it, keyed by identity).
+        self._problems: dict[int, tuple[ApiResponse, list[Problem]]] = {}
 
     # -- locating things in the spec -------------------------------------------------------
     def _deref(self, node: Any, pointer: str) -> tuple[Any, str]:
@@ -129,6 +133,15 @@ class SpecValidator:
 
         A request the spec has no operation for is not judged (returns no problems).
         """
+        known = self._problems.get(id(resp))
+        if known is None or known[0] is not resp:
+            if len(self._problems) >= _MAX_REMEMBERED:
+                self._problems.clear()  # the recorder drops old responses too: so may we
+            known = (resp, self._response_problems(resp))
+            self._problems[id(resp)] = known
+        return list(known[1])
+
+    def _response_problems(self, resp: ApiResponse) -> list[Problem]:
         if resp.operation_id is None or resp.path_template is None:
             return []
         where = f"({resp.describe()})"
