@@ -268,7 +268,14 @@ def run_checks(
         # about 270 modules) would be assertion-rewritten on every run.
         args += ["-p", "conformance.plugin", *extra_args]
         sink = _ResultSink(own_output=not config.verbose)
-        with _environment({**config.to_env(), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}):
+        # Nor the caller's PYTEST_ADDOPTS or PYTEST_PLUGINS (a CI job's "-x" or "--co" would
+        # silently shorten the run).
+        hermetic = {
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "PYTEST_ADDOPTS": "",
+            "PYTEST_PLUGINS": "",
+        }
+        with _environment({**config.to_env(), **hermetic}):
             code = pytest.main(args, plugins=[sink])
     for line in sink.closing:
         print(line)
