@@ -14,6 +14,9 @@ import nox
 
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
+# uv builds each session's environment in seconds where pip takes about a minute (three sessions
+# in CI); without uv installed, nox falls back to virtualenv and pip.
+nox.options.default_venv_backend = "uv|virtualenv"
 
 PYTHON = "3.11"
 ROOT = Path(__file__).resolve().parent
