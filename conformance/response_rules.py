@@ -17,6 +17,7 @@ judge those answers. The kit's own scenario requests never use them.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -119,8 +120,15 @@ class ResponseView:
 
     def nodes(self) -> Iterator[Node]:
         """Every (path, schema node, value) of the body that the documented schema describes."""
+        return iter(self._nodes)
+
+    @functools.cached_property
+    def _nodes(self) -> tuple[Node, ...]:
+        # Several rules walk the same body: the walk (the costliest part of judging a
+        # response) is done once per view.
         if self.schema is not None and isinstance(self.body, dict | list):
-            yield from walk(self.root, self.schema, self.body, "$")
+            return tuple(walk(self.root, self.schema, self.body, "$"))
+        return ()
 
     def snippet(self, chars: int = 80) -> str:
         if self.body is NOT_JSON:
