@@ -7,10 +7,12 @@ sandbox is: whatever one run leaves behind, the next run meets.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,13 +63,12 @@ def long_lived_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         log.close()
 
 
-def listed_hooks(base_url: str, token: str) -> list[dict[str, Any]]:
-    resp = httpx.get(
-        f"{base_url}/webhooks",
-        params={"limit": 100},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
+def listed_hooks(base_url: str, token: str, *, probe: bool = False) -> list[dict[str, Any]]:
+    """The partner's subscriptions; `probe` marks the request as the test's own (never held)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if probe:
+        headers["X-Test-Probe"] = "1"
+    resp = httpx.get(f"{base_url}/webhooks", params={"limit": 100}, headers=headers, timeout=10)
     resp.raise_for_status()
     rows: list[dict[str, Any]] = resp.json()["data"]
     return rows
@@ -113,35 +114,73 @@ def test_three_consecutive_full_runs_against_one_sandbox_are_all_conformant(
     print(f"\n{RUNS} full runs: {', '.join(f'{s:.1f} s' for s in seconds)}; last/first {ratio:.2f}")
 
 
-def test_an_interrupted_run_still_cleans_up_and_says_what_it_left(
-    long_lived_sandbox: str, tmp_path: Path
-) -> None:
+class HoldsTheRunOnceSubscribed:
+    """The sandbox, but once the run has a webhook subscription its next request is held until
+    the test has pressed Ctrl-C: the interrupt lands mid-run, never in the run's own end-of-run
+    sweep (on a loaded machine a listing could see the subscriptions just before the sweep)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.subscribed = threading.Event()
+        self.holding = threading.Event()
+        self.interrupted = threading.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        is_test = scope["type"] == "http" and (b"x-test-probe", b"1") in scope["headers"]
+        if scope["type"] == "http" and not is_test and self.subscribed.is_set():
+            self.holding.set()
+            for _ in range(600):
+                if self.interrupted.is_set():
+                    break
+                await asyncio.sleep(0.05)
+        creates_hook = scope["type"] == "http" and scope["method"] == "POST"
+        creates_hook = creates_hook and scope["path"].rstrip("/").endswith("/webhooks")
+
+        async def watch(message: Any) -> None:
+            started = message["type"] == "http.response.start"
+            if creates_hook and started and message["status"] == 201:
+                self.subscribed.set()
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+
+def test_an_interrupted_run_still_cleans_up_and_says_what_it_left(tmp_path: Path) -> None:
     """Ctrl-C while the run has subscriptions on the target: they are deleted, exit 2."""
-    command = [sys.executable, "-m", "conformance", "run", "--base-url", long_lived_sandbox]
-    command += ["--profile", "webhooks", "--no-property-based"]
-    command += ["--report-json", str(tmp_path / "interrupted.json")]
-    env = kit_env({"CONFORMANCE_TOKEN": ACME_TOKEN, "CI": "true"})
-    proc = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while not listed_hooks(long_lived_sandbox, ACME_TOKEN):
-            assert proc.poll() is None, f"the run ended before it subscribed: {proc.stderr}"
-            assert time.monotonic() < deadline, "the run never subscribed a receiver"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 2, f"expected exit 2, got {proc.returncode}: {stderr[-1500:]}"
-    assert "interrupted" in stderr
-    assert "cleanup:" in stdout, stdout[-1500:]
-    assert listed_hooks(long_lived_sandbox, ACME_TOKEN) == []
+    server = HoldsTheRunOnceSubscribed(fulfillment_sandbox_app.create_app(str(tmp_path / "db")))
+    with serve(server) as url:
+        base_url = f"{url}/v1"
+        command = [sys.executable, "-m", "conformance", "run", "--base-url", base_url]
+        command += ["--profile", "webhooks", "--no-property-based"]
+        command += ["--report-json", str(tmp_path / "interrupted.json")]
+        env = kit_env({"CONFORMANCE_TOKEN": ACME_TOKEN, "CI": "true"})
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        proc = subprocess.Popen(command, cwd=tmp_path, env=env, text=True, **pipes)
+        try:
+            deadline = time.monotonic() + 180
+            while not server.holding.wait(0.1):
+                assert proc.poll() is None, f"the run ended before it subscribed: {proc.stderr}"
+                assert time.monotonic() < deadline, "the run never subscribed a receiver"
+            assert listed_hooks(base_url, ACME_TOKEN, probe=True), "held, but nothing subscribed"
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.5)  # the signal is in before the held request is answered
+            server.interrupted.set()
+            stdout, stderr = proc.communicate(timeout=120)
+        finally:
+            server.interrupted.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 2, f"expected exit 2, got {proc.returncode}: {stderr[-1500:]}"
+        assert "interrupted" in stderr
+        assert "interrupted: the outcomes above" in stdout, stdout[-1500:]
+        assert listed_hooks(base_url, ACME_TOKEN, probe=True) == []
     report = json.loads((tmp_path / "interrupted.json").read_text(encoding="utf-8"))
     assert report["interrupted"] is True and report["cleanup"]["left"] == []
+    # The check that made the subscription may have deleted it itself as it unwound; what the
+    # end-of-run sweep deleted, the console says.
+    if report["cleanup"]["webhooks_deleted"]:
+        assert "cleanup:" in stdout, stdout[-1500:]
 
 
 def test_a_failed_rule_carries_its_evidence_in_every_report(tmp_path: Path) -> None:
