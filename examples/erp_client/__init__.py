@@ -4,7 +4,7 @@ See README.md in this directory: each pattern and the contract rule it follows.
 """
 
 from fulfillment_erp_client.client import ErpClient
-from fulfillment_erp_client.orders import AmendResult, OrderRefused
+from fulfillment_erp_client.orders import AmendResult, Refused
 from fulfillment_erp_client.retries import GaveUp, RetryPolicy
 from fulfillment_erp_client.webhooks import BadSignature, Received, WebhookReceiver, verify
 
@@ -13,8 +13,8 @@ __all__ = [
     "BadSignature",
     "ErpClient",
     "GaveUp",
-    "OrderRefused",
     "Received",
+    "Refused",
     "RetryPolicy",
     "WebhookReceiver",
     "verify",

@@ -15,8 +15,8 @@ from fulfillment_spec import load_openapi
 REPLACEMENT = re.compile(r"^(?P<root>.+)-R(?P<generation>\d+)$")
 
 
-class OrderRefused(Exception):
-    """A deterministic 4xx: retrying cannot help (the server stored the outcome: IDEM-011)."""
+class Refused(Exception):
+    """A deterministic 4xx: retrying cannot help. `code` is the envelope's `error.code`."""
 
     def __init__(self, response: httpx.Response) -> None:
         self.status = response.status_code
@@ -97,7 +97,10 @@ class Orders:
             # Created under a key this store lost: the reference is the dedup anchor (IDEM-007).
             order = self.get(response.json()["error"]["existing_order_id"])[0]
         else:
-            raise OrderRefused(response)
+            # Not created, and the server keeps this outcome for this key (IDEM-011): forget the
+            # key, so a corrected body goes out under a new one.
+            self.store.forget_create(reference)
+            raise Refused(response)
         self.store.created(reference, order["id"])
         return order
 
@@ -114,7 +117,7 @@ class Orders:
     def get(self, order_id: str) -> tuple[dict[str, Any], str]:
         response = send(self.http, self.policy, "GET", f"/orders/{order_id}")
         if response.status_code != 200:
-            raise OrderRefused(response)
+            raise Refused(response)
         return response.json(), response.headers["ETag"]  # AMD-004
 
     def cancel(self, order_id: str) -> httpx.Response:
@@ -145,12 +148,12 @@ class Orders:
             if response.status_code == 412 or code == "version_conflict":
                 conflicts += 1
                 if conflicts > 3:
-                    raise OrderRefused(response)
+                    raise Refused(response)
                 etag = None
                 continue
             if code in ("too_late_to_amend", "warehouse_not_amendable"):
                 return self.replace(order_id, patch, conflicts)
-            raise OrderRefused(response)
+            raise Refused(response)
 
     def replace(self, order_id: str, patch: dict[str, Any], conflicts: int = 0) -> AmendResult:
         """Cancel, then create the amended order under a new reference (see
@@ -170,5 +173,5 @@ class Orders:
             self.store.forget_create(pending.reference)
             return AmendResult("too_late", self.get(order_id)[0], conflicts)
         if cancelled.status_code != 200:
-            raise OrderRefused(cancelled)
+            raise Refused(cancelled)
         return AmendResult("replaced", self.create(pending.body), conflicts)

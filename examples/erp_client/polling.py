@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from fulfillment_erp_client.orders import OrderRefused
+from fulfillment_erp_client.orders import Refused
 from fulfillment_erp_client.retries import RetryPolicy, error_code, send
 from fulfillment_erp_client.store import FeedState, Store, parse_time
 
@@ -53,7 +53,7 @@ class Poller:
                 state = FeedState(state.mark, None, state.walk_max)  # expired: redo from mark
                 continue
             if response.status_code != 200:
-                raise OrderRefused(response)
+                raise Refused(response)
             page = response.json()
             walk_max = state.walk_max
             with self.store.transaction() as conn:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fulfillment_erp_client import ErpClient, RetryPolicy
+from fulfillment_erp_client import ErpClient, Refused, RetryPolicy
 from fulfillment_sandbox.ratelimit import RateLimit
 
 from tests.erp_client.conftest import TOKEN, Crash, Recorder, Warehouse, order_body
@@ -87,3 +87,21 @@ def test_429_is_waited_out_for_its_retry_after(
     time.sleep(1.1)  # a fresh window for the one check below
     listed = Warehouse(url).http.get("/orders", params={"limit": 200}).json()["data"]
     assert sorted(o["reference"] for o in listed) == [f"F-RL-{n}" for n in range(6)]
+
+
+def test_a_refused_create_can_be_corrected_under_a_new_key(
+    sandbox_url: str, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+    wrong = order_body("F-X")
+    wrong["warehouse_id"] = "wh_nowhere"
+    with ErpClient(sandbox_url, TOKEN, str(tmp_path / "erp.db"), transport=recorder) as erp:
+        with pytest.raises(Refused) as refused:
+            erp.create_order(wrong)
+        assert (refused.value.status, refused.value.code) == (422, "invalid_warehouse")
+        assert erp.resume() == []  # nothing left to retry at the next start
+        order = erp.create_order(order_body("F-X"))
+
+    keys = [q.headers["Idempotency-Key"] for q, _ in recorder.matching("POST", "/orders")]
+    assert len(set(keys)) == 2
+    assert [o["id"] for o in warehouse.orders_with_reference("F-X")] == [order["id"]]
