@@ -105,3 +105,28 @@ def test_a_refused_create_can_be_corrected_under_a_new_key(
     keys = [q.headers["Idempotency-Key"] for q, _ in recorder.matching("POST", "/orders")]
     assert len(set(keys)) == 2
     assert [o["id"] for o in warehouse.orders_with_reference("F-X")] == [order["id"]]
+
+
+def test_a_5xx_is_retried_with_the_same_key(
+    sandbox_url: str, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    calls: list[httpx.Request] = []
+    real = httpx.HTTPTransport()
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:  # a proxy in front of the warehouse fails before the server sees it
+            return httpx.Response(503, json={"error": {"code": "internal_error"}})
+        return real.handle_request(request)
+
+    policy = RetryPolicy(sleep=lambda _: None)
+    with ErpClient(
+        sandbox_url,
+        TOKEN,
+        str(tmp_path / "erp.db"),
+        transport=httpx.MockTransport(flaky),
+        policy=policy,
+    ) as erp:
+        order = erp.create_order(order_body("F-5"))
+    assert len(calls) == 2 and len({q.headers["Idempotency-Key"] for q in calls}) == 1
+    assert [o["id"] for o in warehouse.orders_with_reference("F-5")] == [order["id"]]

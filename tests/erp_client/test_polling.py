@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from fulfillment_erp_client import ErpClient
-from fulfillment_erp_client.store import parse_time
+from fulfillment_erp_client.store import FeedState, parse_time
 
 from tests.erp_client.conftest import TOKEN, Crash, Recorder, Warehouse, order_body
 
@@ -92,3 +92,26 @@ def test_inventory_is_polled_by_sku_with_its_own_mark(
         assert changed["sku"] == "GIZMO-BLACK"
         stock = {w["warehouse_id"]: w["on_hand"] for w in changed["warehouses"]}
         assert stock["wh_syd_1"] == 7
+
+
+def test_an_expired_cursor_restarts_the_walk_from_the_mark(
+    sandbox_url: str, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    store = str(tmp_path / "erp.db")
+    with ErpClient(sandbox_url, TOKEN, store, page_size=2) as erp:
+        orders = [erp.create_order(order_body(f"F-E{n}", quantity=1)) for n in range(3)]
+        for order in orders:
+            warehouse.ship(order["id"])
+        first = erp.poll_shipments()
+        # The walk is left with a cursor the server no longer honours (kept 24 hours: PAG-017).
+        state = erp.store.feed("shipments")
+        with erp.store.transaction() as conn:
+            erp.store.save_feed(conn, "shipments", FeedState(state.mark, "expired", None))
+    recorder = Recorder()
+    with ErpClient(sandbox_url, TOKEN, store, page_size=2, transport=recorder) as erp:
+        assert erp.poll_shipments() == []  # restarted from the mark; the overlap deduplicated
+        statuses = [r.status_code for _, r in recorder.exchanges]
+        assert statuses[0] == 400 and set(statuses[1:]) == {200}
+        assert "cursor" not in recorder.exchanges[1][0].url.params
+        assert erp.store.feed("shipments").cursor is None
+    assert len(first) == 3
