@@ -46,9 +46,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
-    """Mypy over the three packages (the spec loader, the kit, the sandbox)."""
+    """Mypy over the packages (the spec loader, the kit, the sandbox, the ERP client)."""
     _install(session)
-    session.run("mypy", "spec", "conformance", "examples/fulfillment_sandbox")
+    session.run(
+        "mypy", "spec", "conformance", "examples/fulfillment_sandbox", "examples/erp_client"
+    )
 
 
 @nox.session(python=PYTHON)
