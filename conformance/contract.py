@@ -20,6 +20,7 @@ from conformance.http import HTTP_METHODS, OperationIndex
 
 __all__ = [
     "Operation",
+    "operation",
     "operation_ids",
     "operations",
     "profile_of_operation",
@@ -74,6 +75,14 @@ def _by_id() -> dict[str, Operation]:
 @cache
 def _index() -> OperationIndex:
     return OperationIndex(fulfillment_spec.load_openapi())
+
+
+def operation(operation_id: str) -> Operation:
+    """The operation `operation_id`; a CatalogueError for an unknown one."""
+    try:
+        return _by_id()[operation_id]
+    except KeyError:
+        raise CatalogueError(f"the spec has no operation {operation_id!r}") from None
 
 
 def profile_of_operation(operation_id: str) -> str:

@@ -22,7 +22,7 @@ import json as jsonlib
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -336,6 +336,7 @@ class HttpSession:
         retry_on_429: bool,
         timeout: float | None,
         polite: bool = True,
+        chunked: bool = False,
     ) -> ApiResponse:
         if path.startswith(("http://", "https://")):
             if not path.startswith(self.base_url + "/"):
@@ -349,7 +350,9 @@ class HttpSession:
         while True:
             attempts += 1
             self.throttle.wait(polite=polite)
-            response = self._send_once(method, url, path, headers, content, params, timeout)
+            response = self._send_once(
+                method, url, path, headers, content, params, timeout, chunked=chunked
+            )
             response.auth = auth
             if matched:
                 response.operation_id, response.path_template = matched
@@ -372,6 +375,8 @@ class HttpSession:
         content: bytes | None,
         params: Mapping[str, Any] | None,
         timeout: float | None,
+        *,
+        chunked: bool = False,
     ) -> ApiResponse:
         started = time.monotonic()
         request_timeout = (
@@ -382,7 +387,7 @@ class HttpSession:
                 method,
                 url,
                 headers=headers,
-                content=content,
+                content=_in_chunks(content) if chunked and content is not None else content,
                 params=_clean_params(params),
                 timeout=request_timeout,
             ) as raw:
@@ -484,6 +489,7 @@ class ApiClient:
         retry_on_429: bool = True,
         timeout: float | None = None,
         polite: bool = True,
+        chunked: bool = False,
     ) -> ApiResponse:
         """Send one request to `base_url + path`; `json` is encoded unless `content` is given.
 
@@ -493,6 +499,8 @@ class ApiClient:
         inspects it; otherwise it is waited out, and `RateLimited` raised when it persists.
         `polite=False`: no pause when X-RateLimit-Remaining says 0 (the rate-limit probe, which
         must reach the limit); --max-rps still applies.
+        `chunked=True`: the body goes with `Transfer-Encoding: chunked` and no Content-Length (the
+        framing checks: a server must read such a body as it reads a Content-Length one).
         """
         final_headers: dict[str, str] = {"Accept": "application/json"}
         body: bytes | None = None
@@ -528,6 +536,7 @@ class ApiClient:
             retry_on_429=retry_on_429,
             timeout=timeout,
             polite=polite,
+            chunked=chunked,
         )
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:
@@ -541,6 +550,15 @@ class ApiClient:
 
     def delete(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("DELETE", path, **kwargs)
+
+
+CHUNK_BYTES = 64 * 1024
+
+
+def _in_chunks(content: bytes) -> Iterator[bytes]:
+    """The body as an iterator, so httpx frames it with Transfer-Encoding: chunked."""
+    for start in range(0, len(content), CHUNK_BYTES):
+        yield content[start : start + CHUNK_BYTES]
 
 
 def base_path(base_url: str) -> str:

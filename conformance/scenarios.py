@@ -26,6 +26,19 @@ from conformance.listing import Walk, ids_ascending, older_than, parse_ts, read_
 MAX_PAGES = 5
 
 
+# -- adversarial filter values --------------------------------------------------------------------
+def colliding(value: str) -> list[str]:
+    """Values a loose filter confuses with `value` (issue 15): one it is a prefix of, one it is a
+    substring of, and its case variant. An exact filter (byte for byte) tells each apart."""
+    return [f"{value}-2", f"x{value}", value.swapcase()]
+
+
+def probes(value: str) -> list[str]:
+    """Values that only a prefix or substring filter matches to `value`: its own prefix and
+    suffix (neither is a value of this run)."""
+    return [value[:-1], value[1:]]
+
+
 # -- orders ------------------------------------------------------------------------------------
 def new_key(run_id: str) -> str:
     return f"{run_id}-{uuid.uuid4().hex}"

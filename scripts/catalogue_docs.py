@@ -33,6 +33,7 @@ BROKEN_MODULES = (
     "tests.kit.test_broken_shipments",
     "tests.kit.test_broken_webhooks",
     "tests.kit.test_broken_profiles",
+    "tests.kit.test_broken_subtle",
     "tests.kit.test_property_checks",
 )
 REQUIREMENT_ID = re.compile(r"^[A-Z]+-\d{3}$")

@@ -19,6 +19,7 @@ __all__ = [
     "load_openapi",
     "load_profiles",
     "load_requirements",
+    "load_transitions",
     "spec_sha256",
     "spec_version",
 ]
@@ -59,6 +60,17 @@ def load_profiles() -> dict[str, dict[str, Any]]:
     """The profiles the catalogue declares (name -> title, description), in catalogue order."""
     profiles: dict[str, dict[str, Any]] = _load_catalogue()["profiles"]
     return profiles
+
+
+def load_transitions() -> dict[str, dict[str, dict[str, Any]]]:
+    """The transition table: status schema name -> operationId -> {"moves", "refused"}, from the
+    `x-transitions` extensions of the spec's status schemas (see the spec's Extensions)."""
+    schemas = load_openapi()["components"]["schemas"]
+    return {
+        name: schema["x-transitions"]
+        for name, schema in schemas.items()
+        if isinstance(schema, dict) and "x-transitions" in schema
+    }
 
 
 def spec_sha256() -> str:

@@ -21,10 +21,12 @@ import pytest
 from conformance import contract
 from conformance.catalogue import requirement
 from conformance.factories import TestData
-from conformance.scenarios import error_of
+from conformance.scenarios import error_of, orders_with_reference
 
 BAD_TOKEN = "wms_conformance_not_a_valid_token"
 OVERSIZED_BYTES = 16 * 1024 * 1024
+# How a body was framed, for a failure message.
+FRAMING = {False: "sent with Content-Length", True: "sent chunked, without Content-Length"}
 
 
 def envelope_problem(resp: Any, status: int, code: str) -> str | None:
@@ -170,17 +172,20 @@ def version_of(api: Any, order_id: str) -> Any:
 
 @requirement("ERR-006")
 def test_malformed_json_gets_400_invalid_json(api: Any, factory: Any, run_id: str) -> None:
-    """POST /orders with a body cut off mid-JSON, and PATCH /orders/{id} with trailing garbage
-    (both declared application/json), get 400 `invalid_json`; the order keeps its version."""
+    """POST /orders with a body cut off mid-JSON (sent with Content-Length, then chunked), and
+    PATCH /orders/{id} with trailing garbage (both declared application/json), get 400
+    `invalid_json`; the order keeps its version."""
     raw = json.dumps(factory.order_body())[:-7]
-    resp = api.request(
-        "POST",
-        "/orders",
-        content=raw,
-        headers={"Content-Type": "application/json", "Idempotency-Key": new_key(run_id)},
-    )
-    problem = envelope_problem(resp, 400, "invalid_json")
-    assert problem is None, problem
+    for chunked in (False, True):
+        resp = api.request(
+            "POST",
+            "/orders",
+            content=raw,
+            headers={"Content-Type": "application/json", "Idempotency-Key": new_key(run_id)},
+            chunked=chunked,
+        )
+        problem = envelope_problem(resp, 400, "invalid_json")
+        assert problem is None, f"{problem} ({FRAMING[chunked]})"
     order = factory.create_order()
     resp = api.request(
         "PATCH",
@@ -235,14 +240,23 @@ def test_wrong_content_type_gets_415(api: Any, factory: Any, run_id: str) -> Non
 @requirement("ERR-010")
 def test_oversized_body_gets_413(api: Any, factory: Any, run_id: str) -> None:
     """A 16 MiB JSON order (a huge packing_note) gets 413 `payload_too_large` (the limit is the
-    server's choice up to 16 MiB), and no order is created."""
+    server's choice up to 16 MiB), sent with Content-Length and again chunked (a limit checked on
+    Content-Length alone lets the chunked one through), and no order is created."""
     body = factory.order_body()
     body["packing_note"] = "x" * OVERSIZED_BYTES
-    resp = api.request(
-        "POST", "/orders", json=body, headers={"Idempotency-Key": new_key(run_id)}, timeout=120
-    )
-    problem = envelope_problem(resp, 413, "payload_too_large")
-    assert problem is None, problem
+    for chunked in (False, True):
+        resp = api.request(
+            "POST",
+            "/orders",
+            content=json.dumps(body),
+            headers={"Content-Type": "application/json", "Idempotency-Key": new_key(run_id)},
+            timeout=120,
+            chunked=chunked,
+        )
+        problem = envelope_problem(resp, 413, "payload_too_large")
+        assert problem is None, f"{problem} ({FRAMING[chunked]})"
+    left = orders_with_reference(api, body["reference"])
+    assert left == [], f"expected no order after the 413s, got {len(left)}"
 
 
 @requirement("ERR-011")

@@ -15,7 +15,7 @@ import pytest
 
 from conformance.catalogue import requirement
 from conformance.listing import parse_ts
-from conformance.scenarios import Stock
+from conformance.scenarios import Stock, colliding, probes
 
 
 def warehouses(factory: Any, count: int) -> list[str]:
@@ -162,16 +162,27 @@ def test_demand_beyond_stock_is_backordered_not_negative(api: Any, factory: Any)
 
 @requirement("INV-007")
 def test_sku_filter_returns_only_that_sku(api: Any, factory: Any) -> None:
-    """Two new SKUs: GET /inventory?sku=<first> returns the first and no other SKU."""
+    """A new SKU S and one SKU for each value a loose filter confuses with S (S-2, xS, S in the
+    other case): GET /inventory?sku=S returns S and no other SKU, and a prefix or a suffix of S
+    lists none of them (the filter is byte for byte)."""
     (warehouse,) = warehouses(factory, 1)
     first = factory.sku(stock={warehouse: 3})
-    factory.sku(stock={warehouse: 3})
+    for value in colliding(first):
+        factory.driver.set_stock(value, warehouse, 3)
     stock = Stock(api, first)
     others = sorted({str(row.get("sku")) for row in stock.rows} - {first})
     assert not others, (
         f"expected only SKU {first} in GET /inventory?sku={first}, got also {others} "
         f"({stock.response.describe()})"
     )
+    for probe in probes(first):
+        resp = api.request("GET", "/inventory", params={"sku": probe})
+        rows = resp.json.get("data") if isinstance(resp.json, dict) else None
+        loose = [row.get("sku") for row in rows or [] if row.get("sku") != probe]
+        assert not loose, (
+            f"expected GET /inventory?sku={probe} (a prefix or suffix of {first}) to list only "
+            f"that SKU, got {loose} ({resp.describe()})"
+        )
 
 
 @requirement("INV-008")

@@ -15,6 +15,7 @@ from conformance.factories import TestData
 from conformance.http import ApiClient
 from conformance.listing import read_rows
 from conformance.scenarios import (
+    colliding,
     create_id,
     error_code,
     error_fields,
@@ -22,6 +23,7 @@ from conformance.scenarios import (
     lines,
     new_key,
     orders_with_reference,
+    probes,
 )
 
 MAX_PAGES = 5
@@ -102,32 +104,53 @@ def test_get_order_returns_the_created_order(
 
 @requirement("ORD-003")
 def test_list_filters_by_order_number(api: ApiClient, factory: TestData, run_id: str) -> None:
-    """Creates two orders sharing an order_number and one with another: GET /orders?order_number=
-    must return both and only rows with that order_number."""
+    """Creates two orders sharing an order_number N and one with each value a loose filter
+    confuses with N (N-2, xN, N in the other case): GET /orders?order_number=N returns both and
+    only rows with exactly N; a prefix or a suffix of N finds none of them."""
     number = f"SO-{new_key(run_id)[:24]}"
     ours = {create_id(api, factory.order_body(order_number=number), run_id) for _ in range(2)}
-    other = create_id(api, factory.order_body(), run_id)
+    others = {
+        create_id(api, factory.order_body(order_number=value), run_id): value
+        for value in colliding(number)
+    }
     rows = list_orders(api, {"order_number": number})
     wrong = [row.get("order_number") for row in rows if row.get("order_number") != number]
-    assert not wrong, f"expected only order_number {number!r}, got rows with {wrong}"
+    assert not wrong, f"expected only order_number {number!r} (exact match), got rows with {wrong}"
     got = {row.get("id") for row in rows}
     assert ours <= got, (
         f"expected orders {sorted(ours)} in the filtered list, got {sorted(map(str, got))}"
     )
-    assert other not in got, f"expected order {other} (another order_number) not to be listed"
+    for probe in probes(number):
+        found = [r.get("order_number") for r in list_orders(api, {"order_number": probe})]
+        loose = [value for value in found if value != probe]
+        assert not loose, (
+            f"expected order_number={probe!r} (a prefix or suffix of {number!r}) to find only "
+            f"exact matches, got {loose}"
+        )
+    assert not set(others) & got, f"expected no order with {sorted(others.values())} listed"
 
 
 @requirement("ORD-004")
 def test_list_filters_by_reference(api: ApiClient, factory: TestData, run_id: str) -> None:
-    """Creates two orders: GET /orders?reference= of the first returns exactly that order."""
+    """Creates an order with reference R and one with each value a loose filter confuses with R
+    (R-2, xR, R in the other case): GET /orders?reference=R returns exactly the first order, and
+    a prefix or a suffix of R finds none of them (the filter is byte for byte)."""
     first = factory.order_body()
+    reference = first["reference"]
     first_id = create_id(api, first, run_id)
-    create_id(api, factory.order_body(), run_id)
-    rows = list_orders(api, {"reference": first["reference"]})
-    got = [row.get("id") for row in rows]
-    assert got == [first_id], (
-        f"expected exactly order {first_id} for reference {first['reference']!r}, got {got}"
+    for value in colliding(reference):
+        create_id(api, factory.order_body(reference=value), run_id)
+    rows = list_orders(api, {"reference": reference})
+    got = [f"{row.get('id')} ({row.get('reference')})" for row in rows]
+    assert [row.get("id") for row in rows] == [first_id], (
+        f"expected exactly order {first_id} for reference {reference!r}, got {got}"
     )
+    for probe in probes(reference):
+        found = [r.get("reference") for r in list_orders(api, {"reference": probe})]
+        assert not found, (
+            f"expected no order for reference={probe!r} (a prefix or suffix of {reference!r}), "
+            f"got references {found}"
+        )
 
 
 @requirement("ORD-005")

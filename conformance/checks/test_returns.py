@@ -145,14 +145,14 @@ def test_retry_returns_the_same_return(api: Any, factory: Any, driver: Any) -> N
 
 @requirement("RET-004")
 def test_unknown_order_or_sku_is_refused(api: Any, factory: Any, driver: Any) -> None:
-    """An RMA for order 'ck-no-such-order': 422 validation_failed with field order_id; an RMA
+    """An RMA for order 'ck-no-such-order': 422 unknown_order with field order_id; an RMA
     of a SKU that is not a line of the order: 422 unknown_sku."""
     order = shipped_order(factory, driver, [1])
     unknown_order = {**rma_body(factory, order), "order_id": factory.unique("ck-no-such-order")}
     resp = post_return(api, unknown_order, factory.idempotency_key())
     got = (resp.status, error_code(resp), error_field(resp))
-    assert got == (422, "validation_failed", "order_id"), (
-        f"expected 422 validation_failed with field order_id for an unknown order, got {got} "
+    assert got == (422, "unknown_order", "order_id"), (
+        f"expected 422 unknown_order with field order_id for an unknown order, got {got} "
         f"({resp.describe()})"
     )
     stranger = factory.sku()

@@ -141,7 +141,7 @@ def test_control_endpoints_refuse_impossible_transitions(sandbox_api: Any, facto
 @requirement("SBX-005")
 def test_ship_creates_the_requested_parcels_and_items(sandbox_api: Any, factory: Any) -> None:
     """Ship 2 of 3 units in 2 parcels: 201 shipped with 2 parcels and items [sku x 2]; then
-    asking for 2 more units (only 1 is unshipped) gets 422."""
+    asking for 2 more units (only 1 is unshipped) gets 422 `quantity_exceeds_unshipped`."""
     api = sandbox_api
     warehouse = factory.warehouse_ids[0]
     sku = factory.sku(stock={warehouse: 10})
@@ -165,8 +165,9 @@ def test_ship_creates_the_requested_parcels_and_items(sandbox_api: Any, factory:
     resp, _ = post(
         api, f"/sandbox/orders/{order['id']}/ship", {"items": [{"sku": sku, "quantity": 2}]}
     )
-    assert resp.status == 422, (
-        f"expected 422 for 2 units when 1 is unshipped, got {resp.status} ({resp.describe()})"
+    assert resp.status == 422 and error_code(resp) == "quantity_exceeds_unshipped", (
+        f"expected 422 quantity_exceeds_unshipped for 2 units when 1 is unshipped, got "
+        f"{resp.status} {error_code(resp)!r} ({resp.describe()})"
     )
 
 

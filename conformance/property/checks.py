@@ -28,6 +28,7 @@ from schemathesis import Case, CheckContext, Response
 from conformance import refs
 from conformance import response_rules as rules
 from conformance.http import is_rate_limited
+from conformance.property import mapping
 from conformance.response_rules import DECIMAL_PATTERN
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "fulfillment_money_is_decimal_string",
     "fulfillment_request_id_header",
     "fulfillment_timestamps_end_in_z",
+    "fulfillment_valid_request_not_refused_as_malformed",
     "view_of",
 ]
 
@@ -188,4 +190,36 @@ def fulfillment_2xx_has_no_error(ctx: CheckContext, response: Response, case: Ca
 def fulfillment_request_id_header(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """ERR-004: every response carries a non-empty X-Request-Id header (decision 23)."""
     _judge(rules.request_id_header, case, response)
+    return None
+
+
+# The refusals that say "your request is malformed" (API-010): a schema-valid request never gets
+# them. A refusal for a data-dependent reason (an unknown warehouse, SKU, order) has its own code.
+MALFORMED_CODES: dict[int, tuple[str, ...]] = {
+    400: ("invalid_json",),
+    422: ("validation_failed", "unknown_field"),
+}
+
+
+@schemathesis.check
+@answers_only
+def fulfillment_valid_request_not_refused_as_malformed(
+    ctx: CheckContext, response: Response, case: Case
+) -> bool | None:
+    """API-010: a request generated valid against the spec (a positive case) is never answered
+    415, 400 `invalid_json` or 422 `validation_failed` / `unknown_field`. Schemathesis' own
+    positive_data_acceptance accepts any 422, since a valid request may name unknown data; this
+    check tells a data-dependent refusal (its own code) from an over-validating one."""
+    if not mapping.applies("fulfillment_valid_request_not_refused_as_malformed", case):
+        return None
+    status = response.status_code
+    view = view_of(case, response)
+    error = view.body.get("error") if isinstance(view.body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    if status == 415 or code in MALFORMED_CODES.get(status, ()):
+        field = error.get("field") if isinstance(error, dict) else None
+        raise AssertionError(
+            f"expected a schema-valid request to be accepted (or refused with a data-dependent"
+            f" code), got {status} {code!r} field {field!r} ({view.describe()})"
+        )
     return None

@@ -19,6 +19,7 @@ __all__ = [
     "READ_BACK_REQUIREMENTS",
     "RETRY_AFTER_REQUIREMENT",
     "UNKNOWN_FIELD_REQUIREMENT",
+    "applies",
     "exercised_requirements",
     "judges_refusal",
     "requirements_for",
@@ -49,6 +50,7 @@ CHECK_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "fulfillment_error_request_id_matches": ("ERR-005",),
     "fulfillment_2xx_has_no_error": ("ERR-003",),
     "fulfillment_request_id_header": ("ERR-004",),
+    "fulfillment_valid_request_not_refused_as_malformed": ("API-010",),
 }
 
 # Decision 27: an unknown request field SHOULD get 422 `unknown_field`. A server that ignores it
@@ -123,9 +125,21 @@ _APPLIES: dict[str, Callable[[Any], bool]] = {
     "unsupported_method": lambda case: _scenario(case) == "unspecified_http_method",
     "negative_data_rejection": lambda case: _mode(case) == "negative",
     "positive_data_acceptance": lambda case: _mode(case) == "positive",
+    # Stateful steps carry ids and cursors from earlier answers: judged by the scenario checks.
+    "fulfillment_valid_request_not_refused_as_malformed": lambda case: (
+        _mode(case) == "positive" and not _stateful(case)
+    ),
     "ensure_resource_availability": _stateful,
     "use_after_free": _stateful,
 }
+
+
+def applies(check: str, case: Any) -> bool:
+    """Whether `check` judges the answer to `case` (a hand-built case, without `_meta`: no)."""
+    if getattr(case, "_meta", None) is None:
+        return False
+    rule = _APPLIES.get(check)
+    return rule is None or rule(case)
 
 
 def exercised_requirements(case: Any) -> set[str]:

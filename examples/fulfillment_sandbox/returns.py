@@ -63,18 +63,23 @@ def list_returns(
     )
 
 
-def _order(tx: Tx, order_id: str) -> sqlite3.Row:
+def _named(tx: Tx, table: str, field: str, value: str) -> sqlite3.Row:
+    """The partner's row of `table` a body names in `field`. An unknown one is a data-dependent
+    refusal with its own code (`unknown_order`, `unknown_return`), never `validation_failed`:
+    the request is valid against the schema (API-010)."""
     row: sqlite3.Row | None = tx.conn.execute(
-        "SELECT * FROM orders WHERE id = ? AND partner = ?", (order_id, tx.partner)
+        f"SELECT * FROM {table} WHERE id = ? AND partner = ?", (value, tx.partner)
     ).fetchone()
     if row is None:
+        kind = field.removesuffix("_id")
         raise ApiError(
-            422,
-            "validation_failed",
-            f"order_id '{order_id}' is not a known order.",
-            field="order_id",
+            422, f"unknown_{kind}", f"{field} '{value}' is not a known {kind}.", field=field
         )
     return row
+
+
+def _order(tx: Tx, order_id: str) -> sqlite3.Row:
+    return _named(tx, "orders", "order_id", order_id)
 
 
 def _check_lines(tx: Tx, order: sqlite3.Row, items: list[dict[str, Any]]) -> None:
@@ -135,7 +140,7 @@ def receive(tx: Tx, body: dict[str, Any]) -> str:
     stamp = tx.stamp("returns")
     expected_id = body.get("return_id")
     if expected_id is not None:
-        existing = _row(tx.conn, tx.partner, expected_id)
+        existing = _named(tx, "returns", "return_id", expected_id)
         if existing["status"] != "expected" or existing["order_id"] != order["id"]:
             raise ApiError(
                 409,

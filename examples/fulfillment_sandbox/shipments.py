@@ -114,7 +114,7 @@ def ship(tx: Tx, order_id: str, body: dict[str, Any]) -> str:
             if qty > demand.get(sku, 0):
                 raise ApiError(
                     422,
-                    "validation_failed",
+                    "quantity_exceeds_unshipped",
                     f"items ask to ship {qty} unit(s) of {sku}; only {demand.get(sku, 0)} "
                     "remain unshipped on this order.",
                     field=f"items[{index}].quantity",

@@ -170,7 +170,8 @@ class Middleware:
         already absolute, not relative to `prefix`)."""
         path = request.path if raw_path else self.prefix + request.path
         headers = [(k, v) for k, v in request.headers.items() if k != "content-length"]
-        headers.append(("content-length", str(len(request.body))))
+        if "transfer-encoding" not in request.headers:  # a chunked request stays chunked
+            headers.append(("content-length", str(len(request.body))))
         scope = {
             **request.scope,
             "state": dict(request.scope.get("state") or {}),  # the sandbox writes into it

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from tests.kit import asgi
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -196,3 +199,33 @@ def no_request_id_header(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, strip)
 
     return wrapped
+
+
+class _PlainNamesOnly(asgi.Middleware):
+    """createOrder validates ship_to.name against `^[A-Za-z .'-]+$` (a "name" regex copied from a
+    web form) and refuses every other name, José and Zürich included, with 422
+    `validation_failed`: a schema-valid order refused as malformed (API-010)."""
+
+    PLAIN = re.compile(r"[A-Za-z .'-]+")
+
+    async def handle(self, request: asgi.Request) -> asgi.Response:
+        body = request.json
+        ship_to = body.get("ship_to") if isinstance(body, dict) else None
+        name = ship_to.get("name") if isinstance(ship_to, dict) else None
+        create = request.method == "POST" and request.path == "/v1/orders"
+        if create and isinstance(name, str) and not self.PLAIN.fullmatch(name):
+            request_id = f"req_{uuid.uuid4().hex[:16]}"
+            error = {
+                "code": "validation_failed",
+                "message": "ship_to.name may hold letters only",
+                "field": "ship_to.name",
+                "request_id": request_id,
+            }
+            headers = [("content-type", "application/json"), ("x-request-id", request_id)]
+            return asgi.Response(422, headers, json.dumps({"error": error}).encode())
+        return await self.call(request)
+
+
+def plain_names_only(app: ASGIApp) -> ASGIApp:
+    """createOrder refuses every ship_to.name outside plain ASCII letters with 422."""
+    return _PlainNamesOnly(app)

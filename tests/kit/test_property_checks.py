@@ -127,6 +127,13 @@ CASES = [
         id="no-x-request-id",
     ),
     pytest.param(
+        broken_property.plain_names_only,
+        ("createOrder",),
+        "fulfillment_valid_request_not_refused_as_malformed",
+        "API-010",
+        id="schema-valid-name-refused-as-malformed",
+    ),
+    pytest.param(
         broken_property.server_error_on_big_limit,
         ("listWarehouses",),
         "not_a_server_error",

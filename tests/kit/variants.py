@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tests.kit.asgi import Middleware, Request, Response
+from tests.kit.clocks import TiesById
 
 App = Callable[..., Any]
 
@@ -484,6 +485,13 @@ VARIANTS: list[LegalVariant] = [
             StaleIfMatch412,
             GzipResponses,
         ),
+    ),
+    LegalVariant(
+        "millisecond-clock-ties-by-id",
+        "writes that overlap share one updated_at (a per-request millisecond clock); lists order"
+        " the ties by id ascending, bytewise, with the server's own keyset cursor",
+        "PAG-005 orders by updated_at then id; PAG-016 forbids only an older updated_at",
+        lambda db_path: TiesById(sandbox(db_path)),
     ),
     LegalVariant(
         "latency-200ms",

@@ -97,3 +97,29 @@ def test_returns_expected_received_processed(acme: SpecClient) -> None:
     by_order = acme.get("/returns", params={"order_id": order["id"]}).json()["data"]
     assert len(by_order) == 2
     assert acme.get(f"/returns/{ret['id']}").json()["order_number"] == order["order_number"]
+
+
+def test_unknown_order_or_return_is_a_data_refusal_not_validation_failed(acme: SpecClient) -> None:
+    """An unknown order_id (createReturn, sandboxReceiveReturn) or return_id gets 422 with its
+    own code naming the field: the request is schema-valid, so never validation_failed."""
+    sku = new_sku(acme, {"wh_syd_1": 5})
+    order = acme.create_order(order_body(items=[{"sku": sku, "quantity": 1}])).json()
+    line = {"sku": sku, "quantity": 1}
+    rma = acme.post(
+        "/returns",
+        json={"order_id": "ord_no_such_order", "rma": "RMA-UNKNOWN", "items": [line]},
+        headers={"Idempotency-Key": "rma-unknown-order"},
+    )
+    assert rma.status_code == 422, rma.text
+    assert (rma.json()["error"]["code"], rma.json()["error"]["field"]) == (
+        "unknown_order",
+        "order_id",
+    )
+    received = {**line, "condition": "resellable", "restocked": False}
+    unknown_return = acme.post(
+        "/sandbox/returns",
+        json={"order_id": order["id"], "return_id": "ret_no_such_return", "items": [received]},
+    )
+    assert unknown_return.status_code == 422, unknown_return.text
+    error = unknown_return.json()["error"]
+    assert (error["code"], error["field"]) == ("unknown_return", "return_id")

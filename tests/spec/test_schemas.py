@@ -141,5 +141,5 @@ def test_error_envelope(spec: dict[str, Any]) -> None:
     assert schemas["ErrorResponse"]["required"] == ["error"]
     assert schemas["Error"]["required"] == ["code", "message", "request_id"]
     codes = schemas["ErrorCode"]["enum"]
-    assert len(codes) == len(set(codes)) == 27
+    assert len(codes) == len(set(codes)) == 30
     assert all(code == code.lower() and " " not in code for code in codes)
