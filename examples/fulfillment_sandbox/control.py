@@ -127,6 +127,20 @@ async def retry_deliveries(ctx: Ctx) -> Reply:
     return Reply(200, {"retried": retried})
 
 
+async def end_secret_overlap(ctx: Ctx) -> Reply:
+    """The previous secret of one subscription stops signing now; answers once no attempt signed
+    with it is still in flight (so the next delivery the caller causes carries the new one only)."""
+    from starlette.concurrency import run_in_threadpool
+
+    def end() -> dict[str, Any]:
+        with transaction(ctx.services.db, ctx.partner) as tx:
+            return webhooks.end_secret_overlap(tx, ctx.path["webhook_id"])
+
+    hook = await run_in_threadpool(end)
+    await ctx.services.deliverer.quiesce(ctx.partner)
+    return Reply(200, hook)
+
+
 SYNC_OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
     "sandboxPickOrder": pick_order,
     "sandboxHoldOrder": hold_order,
@@ -141,4 +155,5 @@ SYNC_OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
 }
 ASYNC_OPERATIONS: dict[str, Callable[[Ctx], Awaitable[Reply]]] = {
     "sandboxRetryWebhookDeliveries": retry_deliveries,
+    "sandboxEndWebhookSecretOverlap": end_secret_overlap,
 }

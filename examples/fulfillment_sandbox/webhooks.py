@@ -5,6 +5,10 @@ one `deliveries` row per matching subscription), so a committed change always ge
 rolled-back one never does. `delivery.py` sends them. The secret is shown only by the create call
 (decision 31).
 
+Rotating a secret (decision 28's several `v1` entries) keeps the old one as `previous_secret` for
+ROTATION_OVERLAP seconds: deliveries are signed with both meanwhile, then with the new one only.
+The new secret is shown only by the rotate call.
+
 A subscription is `active` until the delivery worker disables it (every attempt of a delivery
 failed for the whole retry schedule, with no success in between): a disabled subscription gets no
 new events, its pending deliveries are cancelled, and GET shows when and why.
@@ -16,16 +20,19 @@ import ipaddress
 import json
 import secrets
 import sqlite3
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ApiError, not_found
 from .paging import ListQuery, list_page
-from .storage import Tx, dumps, new_id, now_iso
+from .storage import Tx, dumps, format_ms, new_id, now_iso
 
 # Plain http is accepted only for receivers on this machine: any 127.0.0.0/8 address, ::1, or
 # localhost (which resolves to the loopback interface).
 LOOPBACK_NAMES = ("localhost",)
+# How long deliveries stay signed with the previous secret after a rotation (the spec's 24 hours).
+ROTATION_OVERLAP = 24 * 3600.0
 
 
 def emit(tx: Tx, event_type: str, data: dict[str, Any]) -> None:
@@ -146,6 +153,36 @@ def delete(tx: Tx, hook_id: str) -> None:
         "UPDATE deliveries SET state = 'cancelled' WHERE webhook_id = ? AND state = 'pending'",
         (hook_id,),
     )
+
+
+def rotate_secret(tx: Tx, hook_id: str) -> dict[str, Any]:
+    """A new secret, shown in this answer only; the current one signs too for ROTATION_OVERLAP.
+
+    A rotation inside an earlier rotation's overlap ends that overlap: the secret from before it
+    stops signing at once, and the one being replaced becomes the previous secret.
+    """
+    get(tx.conn, tx.partner, hook_id)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    expires = time.time() + ROTATION_OVERLAP
+    tx.conn.execute(
+        "UPDATE webhooks SET previous_secret = secret, previous_secret_expires = ?, secret = ?, "
+        "updated_at = ? WHERE id = ?",
+        (expires, secret, tx.stamp("webhooks"), hook_id),
+    )
+    hook = get(tx.conn, tx.partner, hook_id)
+    return {**hook, "secret": secret, "previous_secret_expires_at": format_ms(int(expires * 1000))}
+
+
+def end_secret_overlap(tx: Tx, hook_id: str) -> dict[str, Any]:
+    """Sandbox control: the previous secret stops signing now, as if the overlap had passed (the
+    window's end moves to now; a window already over is left alone)."""
+    get(tx.conn, tx.partner, hook_id)
+    tx.conn.execute(
+        "UPDATE webhooks SET previous_secret_expires = MIN(previous_secret_expires, ?) "
+        "WHERE id = ?",
+        (time.time(), hook_id),
+    )
+    return get(tx.conn, tx.partner, hook_id)
 
 
 def disable(conn: sqlite3.Connection, stamp: str, hook_id: str, reason: str) -> None:
