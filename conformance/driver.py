@@ -225,6 +225,16 @@ class SandboxDriver:
             (200,),
         )
 
+    def exhaust_webhook_retries(self, webhook_id: str) -> dict[str, Any]:
+        """Sandbox extra (not in the protocol): the retry window of the subscription's failed
+        deliveries passes now; a last failed attempt disables it. Returns the subscription."""
+        return self._call(
+            "exhaust webhook retries",
+            f"/sandbox/webhooks/{webhook_id}/exhaust-retries",
+            None,
+            (200,),
+        )
+
 
 def _refused(step: str, expected: tuple[int, ...], resp: ApiResponse) -> str:
     code = None

@@ -1081,3 +1081,92 @@ def test_after_the_overlap_only_the_new_secret_signs(
         f"expected no v1 signed with the previous secret once the overlap window ended, got one"
         f" ({delivery.describe()})"
     )
+
+
+# -- the end of the retry window -----------------------------------------------------------------
+
+
+DISABLE_GRACE = 10.0  # seconds the kit waits for `disabled` after the driver ended the window
+
+
+def disabled_hook(hooks: Hooks, api: Any, driver: Any, factory: TestData) -> Hook:
+    """A subscription whose receiver answers 500 to everything, a delivery that failed, and its
+    retry window ended by the driver; not exercised without that driver step."""
+    if not hasattr(driver, "exhaust_webhook_retries"):
+        not_exercised(
+            "the driver cannot end a retry window (sandboxExhaustWebhookRetries), and the real"
+            " one lasts a day"
+        )
+    hook = hooks.create(["shipment.created"], "exhausted")
+    hooks.receiver.fail_next(hook.path, 1_000_000)
+    delivery_after(hooks, hook, driver, factory)
+    driver.exhaust_webhook_retries(hook.id)
+    # A server may record the end state just after its driver step returns: allow it a moment.
+    deadline = time.monotonic() + DISABLE_GRACE
+    while time.monotonic() < deadline:
+        read = api.request("GET", f"/webhooks/{hook.id}")
+        if isinstance(read.json, dict) and read.json.get("status") == "disabled":
+            break
+        time.sleep(0.5)
+    return hook
+
+
+def disabled_problems(row: dict[str, Any], where: str) -> list[str]:
+    problems = []
+    if row.get("status") != "disabled":
+        problems.append(f"status {row.get('status')!r} in {where}, expected 'disabled'")
+    if parse_ts(row.get("disabled_at")) is None:
+        problems.append(f"disabled_at {row.get('disabled_at')!r} in {where}, expected a time")
+    reason = row.get("disabled_reason")
+    if not isinstance(reason, str) or not reason.strip():
+        problems.append(f"disabled_reason {reason!r} in {where}, expected a sentence")
+    return problems
+
+
+@requirement("WHK-027")
+def test_exhausted_retries_disable_the_subscription(
+    hooks: Hooks, api: Any, driver: Any, factory: TestData
+) -> None:
+    """Every delivery answered 500 and the retry window ended (driver): GET /webhooks/{id} and
+    GET /webhooks show `status: disabled` with disabled_at and disabled_reason, and a shipment
+    made afterwards is not delivered to it."""
+    hook = disabled_hook(hooks, api, driver, factory)
+    resp = api.request("GET", f"/webhooks/{hook.id}")
+    assert resp.status == 200, f"expected 200 for GET /webhooks/{hook.id}, got {shown(resp)}"
+    problems = disabled_problems(resp.json if isinstance(resp.json, dict) else {}, "GET")
+    listed = [row for row in listed_hooks(api) if row.get("id") == hook.id]
+    if not listed:
+        problems.append("the subscription is missing from GET /webhooks")
+    problems += [p for row in listed for p in disabled_problems(row, "GET /webhooks")]
+    assert not problems, f"expected a disabled subscription after its retries ran out: {problems}"
+    arrived = len(hooks.receiver.deliveries(hook.path))
+    driver.ship(stocked_order(factory)["id"])
+    time.sleep(2.0)
+    later = hooks.receiver.deliveries(hook.path)[arrived:]
+    assert not later, (
+        f"expected no delivery to a disabled subscription, got {[d.describe() for d in later][:2]}"
+    )
+
+
+@requirement("WHK-028")
+def test_patch_active_reenables_a_disabled_subscription(
+    hooks: Hooks, api: Any, driver: Any, factory: TestData
+) -> None:
+    """PATCH /webhooks/{id} {"status": "active"} on the disabled subscription answers 200 with
+    `status: active` and no disabled_at or disabled_reason, GET agrees, and the next shipment's
+    event reaches it."""
+    hook = disabled_hook(hooks, api, driver, factory)
+    read = api.request("GET", f"/webhooks/{hook.id}")
+    if not isinstance(read.json, dict) or read.json.get("status") != "disabled":
+        pytest.skip(f"the subscription was not disabled (WHK-027 judges that): {shown(read)}")
+    hooks.receiver.fail_next(hook.path, 0)
+    resp = api.request("PATCH", f"/webhooks/{hook.id}", json={"status": "active"})
+    assert resp.status == 200, f"expected 200 for PATCH status active, got {shown(resp)}"
+    for seen in (resp, api.request("GET", f"/webhooks/{hook.id}")):
+        row = seen.json if isinstance(seen.json, dict) else {}
+        leftover = [k for k in ("disabled_at", "disabled_reason") if row.get(k) is not None]
+        assert row.get("status") == "active" and not leftover, (
+            f"expected status active without disabled_at and disabled_reason, got status "
+            f"{row.get('status')!r} and {leftover} ({shown(seen)})"
+        )
+    delivery_after(hooks, hook, driver, factory)

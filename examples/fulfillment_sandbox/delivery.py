@@ -275,6 +275,6 @@ def _disabled_reason(event_id: str, attempts: int, status: int | None, error: st
     last = f"HTTP {status}" if status is not None else (error or "no answer")
     return (
         f"Retries exhausted: all {attempts} attempts to deliver event {event_id} failed "
-        f"(the last one: {last}) and no delivery succeeded in that time. Create a new "
-        "subscription to receive events again."
+        f"(the last one: {last}) and no delivery succeeded in that time. PATCH it with "
+        '{"status": "active"} to receive events again.'
     )

@@ -190,6 +190,12 @@ def delete_webhook(ctx: Ctx) -> Reply:
     return Reply(204)
 
 
+def update_webhook(ctx: Ctx) -> Reply:
+    # The body was validated against WebhookUpdate: `status` can only be "active".
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        return Reply(200, webhooks.reactivate(tx, ctx.path["webhook_id"]))
+
+
 def rotate_webhook_secret(ctx: Ctx) -> Reply:
     """Optional Idempotency-Key: a retry with the same key returns the same new secret instead of
     rotating again (which would end the overlap of the secret the client did not get)."""
@@ -233,4 +239,5 @@ OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
     "getWebhook": get_webhook,
     "deleteWebhook": delete_webhook,
     "rotateWebhookSecret": rotate_webhook_secret,
+    "updateWebhook": update_webhook,
 }

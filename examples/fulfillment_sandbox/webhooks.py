@@ -11,7 +11,8 @@ The new secret is shown only by the rotate call.
 
 A subscription is `active` until the delivery worker disables it (every attempt of a delivery
 failed for the whole retry schedule, with no success in between): a disabled subscription gets no
-new events, its pending deliveries are cancelled, and GET shows when and why.
+new events, its pending deliveries are cancelled, and GET shows when and why. PATCH
+`{"status": "active"}` re-enables it for the events that follow.
 """
 
 from __future__ import annotations
@@ -153,6 +154,42 @@ def delete(tx: Tx, hook_id: str) -> None:
         "UPDATE deliveries SET state = 'cancelled' WHERE webhook_id = ? AND state = 'pending'",
         (hook_id,),
     )
+
+
+def reactivate(tx: Tx, hook_id: str) -> dict[str, Any]:
+    """`PATCH {"status": "active"}`: deliver to a disabled subscription again (events from now on;
+    those of the disabled time were never queued for it). An active one is left as it is."""
+    get(tx.conn, tx.partner, hook_id)
+    tx.conn.execute(
+        "UPDATE webhooks SET status = 'active', disabled_at = NULL, disabled_reason = NULL, "
+        "updated_at = ? WHERE id = ? AND status = 'disabled'",
+        (tx.stamp("webhooks"), hook_id),
+    )
+    return get(tx.conn, tx.partner, hook_id)
+
+
+def exhaust_retries(tx: Tx, hook_id: str, attempts: int) -> int:
+    """Sandbox control: every pending delivery of the subscription that failed before is due now
+    for its last attempt (`attempts` = the schedule's length, so the next failure is final)."""
+    get(tx.conn, tx.partner, hook_id)
+    cursor = tx.conn.execute(
+        "UPDATE deliveries SET attempts = MAX(attempts, ?), next_attempt_at = 0 "
+        "WHERE webhook_id = ? AND state = 'pending' AND attempts > 0",
+        (attempts, hook_id),
+    )
+    return cursor.rowcount
+
+
+def exhausted_left(db: Any, hook_id: str) -> int:
+    """How many of the subscription's deliveries still wait for their last attempt (due now)."""
+    with db.read() as conn:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+            "WHERE d.webhook_id = ? AND d.state = 'pending' AND d.next_attempt_at = 0 "
+            "AND d.attempts > 0 AND w.status = 'active'",
+            (hook_id,),
+        ).fetchone()
+    return int(row[0])
 
 
 def rotate_secret(tx: Tx, hook_id: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import json
 import time
 import types
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -52,6 +53,8 @@ class DeliveryBreak:
 
     # Whether the attempt counts as final whatever the receiver answered (no retries).
     no_retry: ClassVar[bool] = False
+    # Whether a failure is never final (retried hourly forever, so never disabled).
+    endless: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.first_t: dict[int, int] = {}
@@ -89,6 +92,7 @@ def install(app: Any, classes: list[type[DeliveryBreak]]) -> Any:
         (b for b in breaks if type(b).signature is not DeliveryBreak.signature), breaks[0]
     )
     no_retry = any(b.no_retry for b in breaks)
+    endless = any(b.endless for b in breaks)
 
     async def attempt(self: Any, row: dict[str, Any]) -> None:
         assert self._client is not None
@@ -116,6 +120,8 @@ def install(app: Any, classes: list[type[DeliveryBreak]]) -> Any:
                 error = type(exc).__name__
         ok = status is not None and 200 <= status < 300
         attempts = len(self.schedule) + 1 if no_retry else row["attempts"]
+        if endless:  # one short of the schedule's end, whatever the count says
+            attempts = min(attempts, len(self.schedule) - 1)
         await run_in_threadpool(self._record, row["id"], attempts, ok, status, error)
 
     deliverer._attempt = types.MethodType(attempt, deliverer)
@@ -269,6 +275,13 @@ class InboundNotAnnounced(DeliveryBreak):
 
 
 # -- subscription-management breaks ----------------------------------------------------------------
+
+
+class RetriesForever(DeliveryBreak):
+    """A delivery that keeps failing is retried hourly forever: its subscription is never
+    disabled, however long the retry window has run."""
+
+    endless = True
 
 
 class RotationSignsNewSecretOnly(DeliveryBreak):
@@ -453,6 +466,40 @@ class RotatedSecretShownAgain(SecretShownAgain):
     """GET /webhooks/{id} shows the secret a rotation returned."""
 
     records = staticmethod(is_rotation)
+
+
+def is_hook_read(request: Request) -> bool:
+    return request.method == "GET" and request.path.startswith("/webhooks")
+
+
+class DisabledWithoutReason(Middleware):
+    """GET /webhooks and /webhooks/{id} show a disabled subscription without disabled_reason."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        body = response.json
+        if not is_hook_read(request) or not isinstance(body, dict):
+            return response
+        rows = body.get("data") if isinstance(body.get("data"), list) else [body]
+        for row in rows:
+            if isinstance(row, dict):
+                row.pop("disabled_reason", None)
+        return response.with_json(body)
+
+
+class PatchIgnored(Middleware):
+    """PATCH /webhooks/{id} answers 200 with the subscription shown as active, and changes
+    nothing: it stays disabled."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.method != "PATCH" or not request.path.startswith("/webhooks/"):
+            return await self.call(request)
+        response = await self.call(replace(request, method="GET", body=b""))
+        body = response.json
+        if response.status != 200 or not isinstance(body, dict):
+            return response
+        shown = {k: v for k, v in body.items() if k not in ("disabled_at", "disabled_reason")}
+        return response.with_json({**shown, "status": "active"})
 
 
 # -- legal variations: a correct server making another choice passes ------------------------------

@@ -4,8 +4,8 @@
 The kit runs with `--only` every testable WHK id (so collateral damage inside the area shows),
 and the broken requirement must come out `failed` (`warning` for a MAY) while no WHK id outside
 the group's `target + also` is failed or warned. A server carries at most one delivery break
-(it replaces the delivery worker's send step) and at most one subscription-management break, so
-the matrix is about a dozen kit runs, in parallel.
+(it replaces the delivery worker's send step) and subscription-management breaks that touch
+different operations, so the matrix is about a dozen kit runs, in parallel.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def webhook_ids(members: Any = ()) -> tuple[str, ...]:
 
 B = Broken
 # Each group shares one server: independent delivery breaks (composed, see
-# broken_webhooks.install) and at most one subscription-management break.
+# broken_webhooks.install) and subscription-management breaks of different operations.
 GROUPS: list[list[Broken]] = [
     # A signature that does not verify fails every check that verifies one (the rotation's too).
     [
@@ -77,14 +77,24 @@ GROUPS: list[list[Broken]] = [
     # No retry: nothing to check for a fresh signature either.
     [B(broken.NoRetryAfter500, "WHK-010", ("WHK-011",)), B(broken.OneSecretForAll, "WHK-021")],
     [B(broken.RetryKeepsFirstSignature, "WHK-011"), B(broken.KeyIgnoredOnCreate, "WHK-022")],
-    [B(broken.SharedEventId, "WHK-019"), B(broken.DeliversEveryType, "WHK-018")],
+    [
+        B(broken.SharedEventId, "WHK-019"),
+        B(broken.DeliversEveryType, "WHK-018"),
+        B(broken.PatchIgnored, "WHK-028"),
+    ],
     # The kit waits the spec's 30 s for the cancel's event; by then it is missing too.
     [
         B(broken.LateCancelNotice, "WHK-024", ("WHK-015",)),
         B(broken.RotationSignsNewSecretOnly, "WHK-023"),
         B(broken.ShortRotationOverlap, "WHK-025"),
+        B(broken.DisabledWithoutReason, "WHK-027"),
     ],
-    [B(broken.OldSecretSignsForever, "WHK-026"), B(broken.RotatedSecretShownAgain, "WHK-025")],
+    # Never disabled: there is nothing to re-enable (WHK-028 skips).
+    [
+        B(broken.OldSecretSignsForever, "WHK-026"),
+        B(broken.RotatedSecretShownAgain, "WHK-025"),
+        B(broken.RetriesForever, "WHK-027"),
+    ],
 ]
 CASES = [case for group in GROUPS for case in group]
 GROUP_OF = {str(case): number for number, group in enumerate(GROUPS) for case in group}

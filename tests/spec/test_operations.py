@@ -33,6 +33,7 @@ OPERATIONS = [
     ("GET", "/webhooks", "listWebhooks"),
     ("GET", "/webhooks/{webhook_id}", "getWebhook"),
     ("DELETE", "/webhooks/{webhook_id}", "deleteWebhook"),
+    ("PATCH", "/webhooks/{webhook_id}", "updateWebhook"),
     ("POST", "/webhooks/{webhook_id}/rotate-secret", "rotateWebhookSecret"),
     ("POST", "/sandbox/orders/{order_id}/pick", "sandboxPickOrder"),
     ("POST", "/sandbox/orders/{order_id}/hold", "sandboxHoldOrder"),
@@ -46,6 +47,7 @@ OPERATIONS = [
     ("POST", "/sandbox/returns/{return_id}/process", "sandboxProcessReturn"),
     ("POST", "/sandbox/webhook-deliveries/retry", "sandboxRetryWebhookDeliveries"),
     ("POST", "/sandbox/webhooks/{webhook_id}/end-secret-overlap", "sandboxEndWebhookSecretOverlap"),
+    ("POST", "/sandbox/webhooks/{webhook_id}/exhaust-retries", "sandboxExhaustWebhookRetries"),
 ]
 
 EVENTS = [
@@ -243,6 +245,7 @@ SANDBOX_PROFILES = {
     "sandboxProcessReturn": "returns",
     "sandboxRetryWebhookDeliveries": "webhooks",
     "sandboxEndWebhookSecretOverlap": "webhooks",
+    "sandboxExhaustWebhookRetries": "webhooks",
 }
 
 
