@@ -215,6 +215,26 @@ class SandboxDriver:
             "retry webhook deliveries", "/sandbox/webhook-deliveries/retry", None, (200,)
         )
 
+    def end_webhook_secret_overlap(self, webhook_id: str) -> dict[str, Any]:
+        """Sandbox extra (not in the protocol): the previous secret of a rotation stops signing
+        now, as if the 24-hour overlap window had passed."""
+        return self._call(
+            "end webhook secret overlap",
+            f"/sandbox/webhooks/{webhook_id}/end-secret-overlap",
+            None,
+            (200,),
+        )
+
+    def exhaust_webhook_retries(self, webhook_id: str) -> dict[str, Any]:
+        """Sandbox extra (not in the protocol): the retry window of the subscription's failed
+        deliveries passes now; a last failed attempt disables it. Returns the subscription."""
+        return self._call(
+            "exhaust webhook retries",
+            f"/sandbox/webhooks/{webhook_id}/exhaust-retries",
+            None,
+            (200,),
+        )
+
 
 def _refused(step: str, expected: tuple[int, ...], resp: ApiResponse) -> str:
     code = None

@@ -34,6 +34,7 @@ from conformance.factories import TestData
 from conformance.listing import parse_ts, walk_list
 from conformance.outcomes import not_exercised
 from conformance.scenarios import error_code
+from conformance.signatures import verification_problem
 from conformance.webhook_receiver import (
     DELIVERY_DEADLINE,
     Delivery,
@@ -801,6 +802,20 @@ def test_first_delivery_attempt_is_within_the_deadline(traffic: Traffic) -> None
 # -- retries -------------------------------------------------------------------------------------
 
 
+def delivery_after(hooks: Hooks, hook: Hook, driver: Any, factory: TestData) -> Delivery:
+    """Ships a new order and returns the first shipment.created delivery of it to `hook`."""
+    receiver = hooks.receiver
+    shipment = driver.ship(stocked_order(factory)["id"])
+    got = wait_event(receiver, hook, "shipment.created", lambda d: d.get("id") == shipment["id"])
+    if not got:
+        missing_delivery(
+            receiver.timeout,
+            f"expected a shipment.created delivery for {shipment['id']} within"
+            f" {receiver.timeout:g} s, got {arrived_types(receiver.deliveries(hook.path))}",
+        )
+    return got[0]
+
+
 def failed_then_retried(
     hooks: Hooks, driver: Any, factory: TestData
 ) -> tuple[Hook, Delivery, Delivery]:
@@ -809,15 +824,8 @@ def failed_then_retried(
     receiver = hooks.receiver
     hook = hooks.create(["shipment.created"], "retry")
     receiver.fail_next(hook.path, 1, lambda d: d.event_type == "shipment.created")
-    shipment = driver.ship(stocked_order(factory)["id"])
-    first = wait_event(receiver, hook, "shipment.created", lambda d: d.get("id") == shipment["id"])
-    if not first:
-        missing_delivery(
-            receiver.timeout,
-            f"expected a shipment.created delivery for {shipment['id']} within"
-            f" {receiver.timeout:g} s, got {arrived_types(receiver.deliveries(hook.path))}",
-        )
-    failed = first[0]
+    failed = delivery_after(hooks, hook, driver, factory)
+    shipment = {"id": failed.data.get("id")}
     assert failed.answered == 500, f"expected the kit to answer 500, got {failed.describe()}"
     # A fresh t must be able to differ from the failed attempt's (whole seconds).
     t, _ = signature_parts(failed.headers.get(SIGNATURE_HEADER))
@@ -960,3 +968,205 @@ def test_advanced_flow_events_fire_for_claimed_profiles(
             )
         problems = payload_problems(got[0], spec, schema_validator)
         assert not problems, f"expected a full, valid {event_type} payload, got {problems[:3]}"
+
+
+# -- secret rotation -------------------------------------------------------------------------------
+
+# The overlap window a rotation MUST give at least (WHK-025), less the clock skew the kit allows
+# between itself and the server.
+ROTATION_OVERLAP = 24 * 3600
+CLOCK_SKEW = TOLERANCE
+
+
+def rotate(api: Any, hook: Hook) -> tuple[Any, dict[str, Any]]:
+    """POST /webhooks/{id}/rotate-secret; (the response, its body as a dict)."""
+    resp = api.request("POST", f"/webhooks/{hook.id}/rotate-secret")
+    return resp, (resp.json if isinstance(resp.json, dict) else {})
+
+
+def rotated(api: Any, hook: Hook) -> str:
+    """Rotates `hook`'s secret and returns the new one (asserting only that one came back)."""
+    resp, body = rotate(api, hook)
+    secret = body.get("secret")
+    assert resp.status == 200 and isinstance(secret, str) and secret, (
+        f"expected 200 with the new secret from the rotation, got {shown(resp)} "
+        f"(code {error_code(resp)!r})"
+    )
+    return secret
+
+
+def rejection(delivery: Delivery, secret: str) -> str | None:
+    """Why a Stripe-style receiver holding `secret` rejects `delivery` (None: it accepts)."""
+    return verification_problem(
+        delivery.headers.get(SIGNATURE_HEADER), delivery.body, secret, now=delivery.arrived
+    )
+
+
+@requirement("WHK-025")
+def test_rotating_a_secret_answers_a_new_secret_once(hooks: Hooks, api: Any) -> None:
+    """POST /webhooks/{id}/rotate-secret answers 200 with the subscription, a new `whsec_`
+    secret and `previous_secret_expires_at` at least 24 h later; GET /webhooks/{id} and every
+    page of GET /webhooks never show the new secret; an unknown subscription gets 404."""
+    hook = hooks.create(["shipment.created"], "rotate")
+    before = time.time()
+    resp, body = rotate(api, hook)
+    assert resp.status == 200, f"expected 200 for the rotation, got {shown(resp)}"
+    secret = body.get("secret")
+    assert body.get("id") == hook.id, f"expected the subscription {hook.id}, got {body.get('id')!r}"
+    assert isinstance(secret, str) and secret.startswith("whsec_") and len(secret) > 6, (
+        f"expected a new secret starting with whsec_, got one starting with {str(secret)[:3]!r}"
+    )
+    assert secret != hook.secret, "expected a new secret, got the old one back"
+    ends = parse_ts(body.get("previous_secret_expires_at"))
+    assert ends is not None, (
+        f"expected previous_secret_expires_at, got {body.get('previous_secret_expires_at')!r}"
+    )
+    overlap = ends.timestamp() - before
+    assert overlap >= ROTATION_OVERLAP - CLOCK_SKEW, (
+        f"expected the old secret to keep signing for at least 24 h, got an overlap window of "
+        f"{overlap / 3600:.2f} h (previous_secret_expires_at {body['previous_secret_expires_at']})"
+    )
+    pages = [api.request("GET", f"/webhooks/{hook.id}")]
+    walk = walk_list(api, "/webhooks", {}, limit=100, max_pages=20)
+    assert walk.error is None, walk.error
+    for page in pages + [page.response for page in walk.pages]:
+        assert secret not in page.content.decode("utf-8", "replace"), (
+            f"expected the rotated secret never shown again, got it in {shown(page)}"
+        )
+    unknown = api.request("POST", f"/webhooks/whk_unknown_{hook.id[-6:]}x/rotate-secret")
+    assert unknown.status == 404, (
+        f"expected 404 for rotating an unknown subscription, got {shown(unknown)}"
+    )
+
+
+@requirement("WHK-023")
+def test_during_the_overlap_deliveries_verify_with_either_secret(
+    hooks: Hooks, api: Any, driver: Any, factory: TestData
+) -> None:
+    """After a rotation, a delivery carries several v1 values: a Stripe-style receiver (any one
+    v1 may match, t within 300 s) accepts it holding the new secret, and also holding the old
+    one, over the raw bytes as received."""
+    hook = hooks.create(["shipment.created"], "rotation")
+    new = rotated(api, hook)
+    delivery = delivery_after(hooks, hook, driver, factory)
+    problems = [
+        f"with the {which} secret: {why} ({delivery.describe()})"
+        for which, secret in (("new", new), ("previous", hook.secret))
+        if (why := rejection(delivery, secret))
+    ]
+    assert not problems, (
+        f"expected a delivery inside the overlap window to verify with each secret, got {problems}"
+    )
+
+
+@requirement("WHK-026")
+def test_after_the_overlap_only_the_new_secret_signs(
+    hooks: Hooks, api: Any, driver: Any, factory: TestData
+) -> None:
+    """After a rotation whose overlap window the driver ends at once, a delivery verifies with
+    the new secret and no v1 verifies with the previous one."""
+    if not hasattr(driver, "end_webhook_secret_overlap"):
+        not_exercised(
+            "the driver cannot end a rotation's overlap window (sandboxEndWebhookSecretOverlap),"
+            " and waiting 24 hours is out of reach"
+        )
+    hook = hooks.create(["shipment.created"], "rotated")
+    new = rotated(api, hook)
+    driver.end_webhook_secret_overlap(hook.id)
+    delivery = delivery_after(hooks, hook, driver, factory)
+    why = rejection(delivery, new)
+    assert why is None, f"expected the delivery to verify with the new secret, got: {why}"
+    stale = rejection(delivery, hook.secret)
+    assert stale is not None, (
+        f"expected no v1 signed with the previous secret once the overlap window ended, got one"
+        f" ({delivery.describe()})"
+    )
+
+
+# -- the end of the retry window -----------------------------------------------------------------
+
+
+DISABLE_GRACE = 10.0  # seconds the kit waits for `disabled` after the driver ended the window
+
+
+def disabled_hook(hooks: Hooks, api: Any, driver: Any, factory: TestData) -> Hook:
+    """A subscription whose receiver answers 500 to everything, a delivery that failed, and its
+    retry window ended by the driver; not exercised without that driver step."""
+    if not hasattr(driver, "exhaust_webhook_retries"):
+        not_exercised(
+            "the driver cannot end a retry window (sandboxExhaustWebhookRetries), and the real"
+            " one lasts a day"
+        )
+    hook = hooks.create(["shipment.created"], "exhausted")
+    hooks.receiver.fail_next(hook.path, 1_000_000)
+    delivery_after(hooks, hook, driver, factory)
+    driver.exhaust_webhook_retries(hook.id)
+    # A server may record the end state just after its driver step returns: allow it a moment.
+    deadline = time.monotonic() + DISABLE_GRACE
+    while time.monotonic() < deadline:
+        read = api.request("GET", f"/webhooks/{hook.id}")
+        if isinstance(read.json, dict) and read.json.get("status") == "disabled":
+            break
+        time.sleep(0.5)
+    return hook
+
+
+def disabled_problems(row: dict[str, Any], where: str) -> list[str]:
+    problems = []
+    if row.get("status") != "disabled":
+        problems.append(f"status {row.get('status')!r} in {where}, expected 'disabled'")
+    if parse_ts(row.get("disabled_at")) is None:
+        problems.append(f"disabled_at {row.get('disabled_at')!r} in {where}, expected a time")
+    reason = row.get("disabled_reason")
+    if not isinstance(reason, str) or not reason.strip():
+        problems.append(f"disabled_reason {reason!r} in {where}, expected a sentence")
+    return problems
+
+
+@requirement("WHK-027")
+def test_exhausted_retries_disable_the_subscription(
+    hooks: Hooks, api: Any, driver: Any, factory: TestData
+) -> None:
+    """Every delivery answered 500 and the retry window ended (driver): GET /webhooks/{id} and
+    GET /webhooks show `status: disabled` with disabled_at and disabled_reason, and a shipment
+    made afterwards is not delivered to it."""
+    hook = disabled_hook(hooks, api, driver, factory)
+    resp = api.request("GET", f"/webhooks/{hook.id}")
+    assert resp.status == 200, f"expected 200 for GET /webhooks/{hook.id}, got {shown(resp)}"
+    problems = disabled_problems(resp.json if isinstance(resp.json, dict) else {}, "GET")
+    listed = [row for row in listed_hooks(api) if row.get("id") == hook.id]
+    if not listed:
+        problems.append("the subscription is missing from GET /webhooks")
+    problems += [p for row in listed for p in disabled_problems(row, "GET /webhooks")]
+    assert not problems, f"expected a disabled subscription after its retries ran out: {problems}"
+    arrived = len(hooks.receiver.deliveries(hook.path))
+    driver.ship(stocked_order(factory)["id"])
+    time.sleep(2.0)
+    later = hooks.receiver.deliveries(hook.path)[arrived:]
+    assert not later, (
+        f"expected no delivery to a disabled subscription, got {[d.describe() for d in later][:2]}"
+    )
+
+
+@requirement("WHK-028")
+def test_patch_active_reenables_a_disabled_subscription(
+    hooks: Hooks, api: Any, driver: Any, factory: TestData
+) -> None:
+    """PATCH /webhooks/{id} {"status": "active"} on the disabled subscription answers 200 with
+    `status: active` and no disabled_at or disabled_reason, GET agrees, and the next shipment's
+    event reaches it."""
+    hook = disabled_hook(hooks, api, driver, factory)
+    read = api.request("GET", f"/webhooks/{hook.id}")
+    if not isinstance(read.json, dict) or read.json.get("status") != "disabled":
+        pytest.skip(f"the subscription was not disabled (WHK-027 judges that): {shown(read)}")
+    hooks.receiver.fail_next(hook.path, 0)
+    resp = api.request("PATCH", f"/webhooks/{hook.id}", json={"status": "active"})
+    assert resp.status == 200, f"expected 200 for PATCH status active, got {shown(resp)}"
+    for seen in (resp, api.request("GET", f"/webhooks/{hook.id}")):
+        row = seen.json if isinstance(seen.json, dict) else {}
+        leftover = [k for k in ("disabled_at", "disabled_reason") if row.get(k) is not None]
+        assert row.get("status") == "active" and not leftover, (
+            f"expected status active without disabled_at and disabled_reason, got status "
+            f"{row.get('status')!r} and {leftover} ({shown(seen)})"
+        )
+    delivery_after(hooks, hook, driver, factory)

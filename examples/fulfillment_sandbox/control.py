@@ -16,6 +16,9 @@ from .errors import ApiError
 from .reference import warehouse_exists
 from .storage import Tx, transaction
 
+# Passes the exhaust-retries control makes at most before it answers (each sends one delivery).
+MAX_EXHAUST_PASSES = 20
+
 
 def _order_step(ctx: Ctx, step: Callable[[Tx, str], None]) -> Reply:
     order_id = ctx.path["order_id"]
@@ -127,6 +130,50 @@ async def retry_deliveries(ctx: Ctx) -> Reply:
     return Reply(200, {"retried": retried})
 
 
+async def end_secret_overlap(ctx: Ctx) -> Reply:
+    """The previous secret of one subscription stops signing now; answers once no attempt signed
+    with it is still in flight (so the next delivery the caller causes carries the new one only)."""
+    from starlette.concurrency import run_in_threadpool
+
+    def end() -> dict[str, Any]:
+        with transaction(ctx.services.db, ctx.partner) as tx:
+            return webhooks.end_secret_overlap(tx, ctx.path["webhook_id"])
+
+    hook = await run_in_threadpool(end)
+    await ctx.services.deliverer.quiesce(ctx.partner)
+    return Reply(200, hook)
+
+
+async def exhaust_retries(ctx: Ctx) -> Reply:
+    """The retry window of the subscription's failed deliveries passes now: the last attempt of
+    the oldest is made before the answer (a failure disables the subscription), the rest follow."""
+    from starlette.concurrency import run_in_threadpool
+
+    deliverer = ctx.services.deliverer
+    hook_id = ctx.path["webhook_id"]
+
+    def exhaust() -> int:
+        with transaction(ctx.services.db, ctx.partner) as tx:
+            return webhooks.exhaust_retries(tx, hook_id, len(deliverer.schedule))
+
+    def read() -> dict[str, Any]:
+        with ctx.services.db.read() as conn:
+            return webhooks.get(conn, ctx.partner, hook_id)
+
+    await deliverer.settle(ctx.partner)  # an outcome recorded later would reschedule
+    left = await run_in_threadpool(exhaust)
+    hook = await run_in_threadpool(read)
+    # One attempt per subscription per pass, oldest first (a never-tried delivery may come before
+    # the exhausted ones): pass again until the last attempts are made or one disabled it.
+    for _ in range(MAX_EXHAUST_PASSES):
+        if not left or hook["status"] != "active":
+            break
+        await deliverer.deliver_due(ctx.partner)
+        left = await run_in_threadpool(webhooks.exhausted_left, ctx.services.db, hook_id)
+        hook = await run_in_threadpool(read)
+    return Reply(200, hook)
+
+
 SYNC_OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
     "sandboxPickOrder": pick_order,
     "sandboxHoldOrder": hold_order,
@@ -141,4 +188,6 @@ SYNC_OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
 }
 ASYNC_OPERATIONS: dict[str, Callable[[Ctx], Awaitable[Reply]]] = {
     "sandboxRetryWebhookDeliveries": retry_deliveries,
+    "sandboxEndWebhookSecretOverlap": end_secret_overlap,
+    "sandboxExhaustWebhookRetries": exhaust_retries,
 }

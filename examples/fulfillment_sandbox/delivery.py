@@ -1,7 +1,8 @@
 """Webhook delivery: a background task that drains the outbox (decisions 28-30).
 
 Each attempt signs the exact bytes it sends, with a fresh timestamp:
-`X-Webhook-Signature: t=<unix>,v1=<hex hmac_sha256(secret, f"{t}." + body)>`; the `event_id`
+`X-Webhook-Signature: t=<unix>,v1=<hex hmac_sha256(secret, f"{t}." + body)>`, and during a secret
+rotation's overlap window also with the previous secret (`t=..,v1=<new>,v1=<old>`); the `event_id`
 inside the body never changes between attempts. 2xx is success; anything else, timeouts included,
 is retried on the schedule (10 s, 1 m, 5 m, 30 m, then hourly for a day by default). Secrets and
 bodies are never logged.
@@ -54,6 +55,7 @@ log = logging.getLogger("fulfillment_sandbox.webhooks")
 # with a window function would read them all, every pass).
 DUE_SQL = """
 SELECT d.id, d.webhook_id, d.attempts, w.partner, w.url, w.secret, e.body, e.id AS event_id,
+       CASE WHEN w.previous_secret_expires > :now THEN w.previous_secret END AS previous_secret,
        COALESCE(w.last_failure_at, 0) > COALESCE(w.last_success_at, 0) AS failing
 FROM webhooks w
 JOIN deliveries d ON d.id = (
@@ -66,9 +68,16 @@ ORDER BY d.next_attempt_at, d.id
 """
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
+def sign(secret: str, timestamp: int, body: bytes, previous: str | None = None) -> str:
+    """The signature header: one `v1` per secret, the current one first, then (during a
+    rotation's overlap window) the previous one, so receivers holding either secret verify."""
+    signed = f"{timestamp}.".encode() + body
+    values = [
+        hmac.new(key.encode("utf-8"), signed, hashlib.sha256).hexdigest()
+        for key in (secret, previous)
+        if key
+    ]
+    return ",".join([f"t={timestamp}", *(f"v1={value}" for value in values)])
 
 
 class Deliverer:
@@ -144,6 +153,13 @@ class Deliverer:
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
 
+    async def quiesce(self, partner: str | None = None, timeout: float = 10.0) -> None:
+        """Wait for a pass under way to have started its attempts, then for those to end: after
+        this, every attempt reads the subscriptions as they are now."""
+        async with self._pass_lock:
+            pass
+        await self.settle(partner, timeout)
+
     async def deliver_due(self, partner: str | None = None, timeout: float = 10.0) -> int:
         """Send the oldest due delivery of each subscription (of `partner`) now, and wait until
         every attempt in flight for them has ended (the retry-now endpoint answers after that).
@@ -197,7 +213,9 @@ class Deliverer:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "fulfillment-sandbox-webhooks/1",
-            "X-Webhook-Signature": sign(row["secret"], int(time.time()), body),
+            "X-Webhook-Signature": sign(
+                row["secret"], int(time.time()), body, row.get("previous_secret")
+            ),
         }
         status: int | None = None
         error: str | None = None
@@ -257,6 +275,6 @@ def _disabled_reason(event_id: str, attempts: int, status: int | None, error: st
     last = f"HTTP {status}" if status is not None else (error or "no answer")
     return (
         f"Retries exhausted: all {attempts} attempts to deliver event {event_id} failed "
-        f"(the last one: {last}) and no delivery succeeded in that time. Create a new "
-        "subscription to receive events again."
+        f"(the last one: {last}) and no delivery succeeded in that time. PATCH it with "
+        '{"status": "active"} to receive events again.'
     )

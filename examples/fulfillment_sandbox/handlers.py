@@ -190,6 +190,32 @@ def delete_webhook(ctx: Ctx) -> Reply:
     return Reply(204)
 
 
+def update_webhook(ctx: Ctx) -> Reply:
+    # The body was validated against WebhookUpdate: `status` can only be "active".
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        return Reply(200, webhooks.reactivate(tx, ctx.path["webhook_id"]))
+
+
+def rotate_webhook_secret(ctx: Ctx) -> Reply:
+    """Optional Idempotency-Key: a retry with the same key returns the same new secret instead of
+    rotating again (which would end the overlap of the secret the client did not get)."""
+    hook_id = ctx.path["webhook_id"]
+    header = ctx.headers.get("Idempotency-Key")
+    if header is None:
+        with transaction(ctx.services.db, ctx.partner) as tx:
+            return Reply(200, webhooks.rotate_secret(tx, hook_id))
+    outcome = idempotency.run(
+        ctx.services.db,
+        ctx.partner,
+        idempotency.parse_key(header),
+        ctx.operation_id,
+        {"webhook_id": hook_id},
+        lambda tx: (hook_id, webhooks.rotate_secret(tx, hook_id)),
+        None,
+    )
+    return Reply(200, outcome.body, {"Idempotent-Replayed": "true"} if outcome.replayed else {})
+
+
 OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
     "createOrder": create_order,
     "listOrders": list_orders,
@@ -212,4 +238,6 @@ OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
     "listWebhooks": list_webhooks,
     "getWebhook": get_webhook,
     "deleteWebhook": delete_webhook,
+    "rotateWebhookSecret": rotate_webhook_secret,
+    "updateWebhook": update_webhook,
 }

@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS webhooks (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,
   secret TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
   deleted INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL DEFAULT 'active', disabled_at TEXT,
-  disabled_reason TEXT, last_success_at REAL, last_failure_at REAL);
+  disabled_reason TEXT, last_success_at REAL, last_failure_at REAL, previous_secret TEXT,
+  previous_secret_expires REAL);
 CREATE INDEX IF NOT EXISTS webhooks_poll ON webhooks (partner, updated_at, id);
 CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, type TEXT NOT NULL, created_at TEXT NOT NULL,
@@ -127,6 +128,8 @@ ADDED_COLUMNS = (
     ("webhooks", "last_success_at", "REAL"),
     ("webhooks", "last_failure_at", "REAL"),
     ("deliveries", "first_attempt_at", "REAL"),
+    ("webhooks", "previous_secret", "TEXT"),
+    ("webhooks", "previous_secret_expires", "REAL"),
 )
 
 # Tables whose rows carry an `updated_at` clients poll on; each gets its own monotonic clock.

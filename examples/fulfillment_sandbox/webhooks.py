@@ -5,9 +5,14 @@ one `deliveries` row per matching subscription), so a committed change always ge
 rolled-back one never does. `delivery.py` sends them. The secret is shown only by the create call
 (decision 31).
 
+Rotating a secret (decision 28's several `v1` entries) keeps the old one as `previous_secret` for
+ROTATION_OVERLAP seconds: deliveries are signed with both meanwhile, then with the new one only.
+The new secret is shown only by the rotate call.
+
 A subscription is `active` until the delivery worker disables it (every attempt of a delivery
 failed for the whole retry schedule, with no success in between): a disabled subscription gets no
-new events, its pending deliveries are cancelled, and GET shows when and why.
+new events, its pending deliveries are cancelled, and GET shows when and why. PATCH
+`{"status": "active"}` re-enables it for the events that follow.
 """
 
 from __future__ import annotations
@@ -16,16 +21,19 @@ import ipaddress
 import json
 import secrets
 import sqlite3
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ApiError, not_found
 from .paging import ListQuery, list_page
-from .storage import Tx, dumps, new_id, now_iso
+from .storage import Tx, dumps, format_ms, new_id, now_iso
 
 # Plain http is accepted only for receivers on this machine: any 127.0.0.0/8 address, ::1, or
 # localhost (which resolves to the loopback interface).
 LOOPBACK_NAMES = ("localhost",)
+# How long deliveries stay signed with the previous secret after a rotation (the spec's 24 hours).
+ROTATION_OVERLAP = 24 * 3600.0
 
 
 def emit(tx: Tx, event_type: str, data: dict[str, Any]) -> None:
@@ -146,6 +154,72 @@ def delete(tx: Tx, hook_id: str) -> None:
         "UPDATE deliveries SET state = 'cancelled' WHERE webhook_id = ? AND state = 'pending'",
         (hook_id,),
     )
+
+
+def reactivate(tx: Tx, hook_id: str) -> dict[str, Any]:
+    """`PATCH {"status": "active"}`: deliver to a disabled subscription again (events from now on;
+    those of the disabled time were never queued for it). An active one is left as it is."""
+    get(tx.conn, tx.partner, hook_id)
+    tx.conn.execute(
+        "UPDATE webhooks SET status = 'active', disabled_at = NULL, disabled_reason = NULL, "
+        "updated_at = ? WHERE id = ? AND status = 'disabled'",
+        (tx.stamp("webhooks"), hook_id),
+    )
+    return get(tx.conn, tx.partner, hook_id)
+
+
+def exhaust_retries(tx: Tx, hook_id: str, attempts: int) -> int:
+    """Sandbox control: every pending delivery of the subscription that failed before is due now
+    for its last attempt (`attempts` = the schedule's length, so the next failure is final)."""
+    get(tx.conn, tx.partner, hook_id)
+    cursor = tx.conn.execute(
+        "UPDATE deliveries SET attempts = MAX(attempts, ?), next_attempt_at = 0 "
+        "WHERE webhook_id = ? AND state = 'pending' AND attempts > 0",
+        (attempts, hook_id),
+    )
+    return cursor.rowcount
+
+
+def exhausted_left(db: Any, hook_id: str) -> int:
+    """How many of the subscription's deliveries still wait for their last attempt (due now)."""
+    with db.read() as conn:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+            "WHERE d.webhook_id = ? AND d.state = 'pending' AND d.next_attempt_at = 0 "
+            "AND d.attempts > 0 AND w.status = 'active'",
+            (hook_id,),
+        ).fetchone()
+    return int(row[0])
+
+
+def rotate_secret(tx: Tx, hook_id: str) -> dict[str, Any]:
+    """A new secret, shown in this answer only; the current one signs too for ROTATION_OVERLAP.
+
+    A rotation inside an earlier rotation's overlap ends that overlap: the secret from before it
+    stops signing at once, and the one being replaced becomes the previous secret.
+    """
+    get(tx.conn, tx.partner, hook_id)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    expires = time.time() + ROTATION_OVERLAP
+    tx.conn.execute(
+        "UPDATE webhooks SET previous_secret = secret, previous_secret_expires = ?, secret = ?, "
+        "updated_at = ? WHERE id = ?",
+        (expires, secret, tx.stamp("webhooks"), hook_id),
+    )
+    hook = get(tx.conn, tx.partner, hook_id)
+    return {**hook, "secret": secret, "previous_secret_expires_at": format_ms(int(expires * 1000))}
+
+
+def end_secret_overlap(tx: Tx, hook_id: str) -> dict[str, Any]:
+    """Sandbox control: the previous secret stops signing now, as if the overlap had passed (the
+    window's end moves to now; a window already over is left alone)."""
+    get(tx.conn, tx.partner, hook_id)
+    tx.conn.execute(
+        "UPDATE webhooks SET previous_secret_expires = MIN(previous_secret_expires, ?) "
+        "WHERE id = ?",
+        (time.time(), hook_id),
+    )
+    return get(tx.conn, tx.partner, hook_id)
 
 
 def disable(conn: sqlite3.Connection, stamp: str, hook_id: str, reason: str) -> None:

@@ -16,6 +16,8 @@ import json
 import time
 import types
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -51,9 +53,12 @@ class DeliveryBreak:
 
     # Whether the attempt counts as final whatever the receiver answered (no retries).
     no_retry: ClassVar[bool] = False
+    # Whether a failure is never final (retried hourly forever, so never disabled).
+    endless: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.first_t: dict[int, int] = {}
+        self.db: Any = None  # the sandbox's database, set by install()
 
     def body(self, row: dict[str, Any], body: bytes) -> bytes:
         return body
@@ -67,7 +72,7 @@ class DeliveryBreak:
         return 0.0
 
     def signature(self, row: dict[str, Any], body: bytes) -> str:
-        return sign(row["secret"], int(time.time()), body)
+        return sign(row["secret"], int(time.time()), body, row.get("previous_secret"))
 
     @classmethod
     def install(cls, app: Any) -> Any:
@@ -81,10 +86,13 @@ def install(app: Any, classes: list[type[DeliveryBreak]]) -> Any:
     the first overriding break's, and no break retries if one does not."""
     deliverer = sandbox_of(app).state.services.deliverer
     breaks = [cls() for cls in classes] or [DeliveryBreak()]
+    for brk in breaks:
+        brk.db = deliverer.db
     signer = next(
         (b for b in breaks if type(b).signature is not DeliveryBreak.signature), breaks[0]
     )
     no_retry = any(b.no_retry for b in breaks)
+    endless = any(b.endless for b in breaks)
 
     async def attempt(self: Any, row: dict[str, Any]) -> None:
         assert self._client is not None
@@ -112,6 +120,8 @@ def install(app: Any, classes: list[type[DeliveryBreak]]) -> Any:
                 error = type(exc).__name__
         ok = status is not None and 200 <= status < 300
         attempts = len(self.schedule) + 1 if no_retry else row["attempts"]
+        if endless:  # one short of the schedule's end, whatever the count says
+            attempts = min(attempts, len(self.schedule) - 1)
         await run_in_threadpool(self._record, row["id"], attempts, ok, status, error)
 
     deliverer._attempt = types.MethodType(attempt, deliverer)
@@ -143,14 +153,16 @@ class SignsReserializedJson(DeliveryBreak):
         return json.dumps(envelope(body), indent=2).encode()
 
     def signature(self, row: dict[str, Any], body: bytes) -> str:
-        return sign(row["secret"], int(time.time()), compact(envelope(body)))
+        return sign(
+            row["secret"], int(time.time()), compact(envelope(body)), row.get("previous_secret")
+        )
 
 
 class StaleTimestamp(DeliveryBreak):
     """Signs correctly, but with a t ten minutes in the past."""
 
     def signature(self, row: dict[str, Any], body: bytes) -> str:
-        return sign(row["secret"], int(time.time()) - 600, body)
+        return sign(row["secret"], int(time.time()) - 600, body, row.get("previous_secret"))
 
 
 class SignatureWithoutTimestamp(DeliveryBreak):
@@ -165,7 +177,9 @@ class SpacedSignatureHeader(DeliveryBreak):
     """A valid signature written `t=<t>, v1=<hex>` (with a space)."""
 
     def signature(self, row: dict[str, Any], body: bytes) -> str:
-        return sign(row["secret"], int(time.time()), body).replace(",", ", ")
+        return sign(row["secret"], int(time.time()), body, row.get("previous_secret")).replace(
+            ",", ", "
+        )
 
 
 class EventIdChangesOnRetry(DeliveryBreak):
@@ -188,7 +202,7 @@ class RetryKeepsFirstSignature(DeliveryBreak):
 
     def signature(self, row: dict[str, Any], body: bytes) -> str:
         t = self.first_t.setdefault(row["id"], int(time.time()))
-        return sign(row["secret"], t, body)
+        return sign(row["secret"], t, body, row.get("previous_secret"))
 
 
 class ThinPayload(DeliveryBreak):
@@ -263,12 +277,56 @@ class InboundNotAnnounced(DeliveryBreak):
 # -- subscription-management breaks ----------------------------------------------------------------
 
 
+class RetriesForever(DeliveryBreak):
+    """A delivery that keeps failing is retried hourly forever: its subscription is never
+    disabled, however long the retry window has run."""
+
+    endless = True
+
+
+class RotationSignsNewSecretOnly(DeliveryBreak):
+    """During a rotation's overlap window deliveries carry the new secret's v1 only."""
+
+    def signature(self, row: dict[str, Any], body: bytes) -> str:
+        return sign(row["secret"], int(time.time()), body)
+
+
+class RotationSignsOldSecretOnly(DeliveryBreak):
+    """During a rotation's overlap window deliveries carry the previous secret's v1 only."""
+
+    def signature(self, row: dict[str, Any], body: bytes) -> str:
+        return sign(row.get("previous_secret") or row["secret"], int(time.time()), body)
+
+
+def _stored_previous_secret(db: Any, hook_id: str) -> str | None:
+    with db.read() as conn:
+        row = conn.execute("SELECT previous_secret FROM webhooks WHERE id = ?", (hook_id,))
+        found = row.fetchone()
+    return None if found is None else found["previous_secret"]
+
+
+class OldSecretSignsForever(DeliveryBreak):
+    """The previous secret keeps signing after the overlap window has ended."""
+
+    def signature(self, row: dict[str, Any], body: bytes) -> str:
+        # Called on the event loop: one indexed read of a tiny table.
+        previous = _stored_previous_secret(self.db, row["webhook_id"])
+        return sign(row["secret"], int(time.time()), body, previous)
+
+
 def is_create(request: Request) -> bool:
     return request.method == "POST" and request.path == "/webhooks"
 
 
+def is_rotation(request: Request) -> bool:
+    return request.method == "POST" and request.path.endswith("/rotate-secret")
+
+
 class SecretShownAgain(Middleware):
     """GET /webhooks/{id} shows the subscription's secret again."""
+
+    # The requests whose answer carries the secret to show again.
+    records = staticmethod(is_create)
 
     def __init__(self, app: Any) -> None:
         super().__init__(app)
@@ -277,7 +335,7 @@ class SecretShownAgain(Middleware):
     async def handle(self, request: Request) -> Response:
         response = await self.call(request)
         body = response.json
-        if is_create(request) and isinstance(body, dict) and "secret" in body:
+        if self.records(request) and isinstance(body, dict) and "secret" in body:
             self.secrets[str(body.get("id"))] = str(body["secret"])
         elif request.method == "GET" and request.path.startswith("/webhooks/"):
             hook_id = request.path.rsplit("/", 1)[-1]
@@ -372,3 +430,93 @@ class KeyIgnoredOnCreate(Middleware):
         if is_create(request) and "idempotency-key" in request.headers:
             request = request.with_header("idempotency-key", uuid.uuid4().hex)
         return await self.call(request)
+
+
+class RotationOverlap(Middleware):
+    """A rotation's overlap window lasts `hours` (stored, and said in the answer)."""
+
+    hours: ClassVar[float] = 24.0
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        body = response.json
+        if is_rotation(request) and isinstance(body, dict) and response.status == 200:
+            ends = datetime.now(UTC) + timedelta(hours=self.hours)
+            await run_in_threadpool(_end_overlap_at, self.app, str(body["id"]), ends.timestamp())
+            stamp = ends.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            return response.with_json({**body, "previous_secret_expires_at": stamp})
+        return response
+
+
+def _end_overlap_at(app: Any, hook_id: str, until: float) -> None:
+    db = sandbox_of(app).state.services.db
+    with db.write() as conn:
+        conn.execute(
+            "UPDATE webhooks SET previous_secret_expires = ? WHERE id = ?", (until, hook_id)
+        )
+
+
+class ShortRotationOverlap(RotationOverlap):
+    """A rotation's overlap window is one hour, not at least 24."""
+
+    hours = 1.0
+
+
+class RotatedSecretShownAgain(SecretShownAgain):
+    """GET /webhooks/{id} shows the secret a rotation returned."""
+
+    records = staticmethod(is_rotation)
+
+
+def is_hook_read(request: Request) -> bool:
+    return request.method == "GET" and request.path.startswith("/webhooks")
+
+
+class DisabledWithoutReason(Middleware):
+    """GET /webhooks and /webhooks/{id} show a disabled subscription without disabled_reason."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        body = response.json
+        if not is_hook_read(request) or not isinstance(body, dict):
+            return response
+        rows = body.get("data") if isinstance(body.get("data"), list) else [body]
+        for row in rows:
+            if isinstance(row, dict):
+                row.pop("disabled_reason", None)
+        return response.with_json(body)
+
+
+class PatchIgnored(Middleware):
+    """PATCH /webhooks/{id} answers 200 with the subscription shown as active, and changes
+    nothing: it stays disabled."""
+
+    async def handle(self, request: Request) -> Response:
+        if request.method != "PATCH" or not request.path.startswith("/webhooks/"):
+            return await self.call(request)
+        response = await self.call(replace(request, method="GET", body=b""))
+        body = response.json
+        if response.status != 200 or not isinstance(body, dict):
+            return response
+        shown = {k: v for k, v in body.items() if k not in ("disabled_at", "disabled_reason")}
+        return response.with_json({**shown, "status": "active"})
+
+
+# -- legal variations: a correct server making another choice passes ------------------------------
+
+
+class OldSignatureFirst(DeliveryBreak):
+    """Legal: during the overlap window the previous secret's v1 comes first (order carries no
+    meaning: a receiver accepts any one matching v1)."""
+
+    def signature(self, row: dict[str, Any], body: bytes) -> str:
+        previous = row.get("previous_secret")
+        if previous is None:
+            return super().signature(row, body)
+        return sign(previous, int(time.time()), body, row["secret"])
+
+
+class LongerRotationOverlap(RotationOverlap):
+    """Legal: a rotation's overlap window lasts 72 hours (the spec asks for at least 24)."""
+
+    hours = 72.0

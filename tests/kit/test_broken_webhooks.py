@@ -4,8 +4,8 @@
 The kit runs with `--only` every testable WHK id (so collateral damage inside the area shows),
 and the broken requirement must come out `failed` (`warning` for a MAY) while no WHK id outside
 the group's `target + also` is failed or warned. A server carries at most one delivery break
-(it replaces the delivery worker's send step) and at most one subscription-management break, so
-the matrix is about a dozen kit runs, in parallel.
+(it replaces the delivery worker's send step) and subscription-management breaks that touch
+different operations, so the matrix is about a dozen kit runs, in parallel.
 """
 
 from __future__ import annotations
@@ -35,17 +35,17 @@ def webhook_ids(members: Any = ()) -> tuple[str, ...]:
 
 B = Broken
 # Each group shares one server: independent delivery breaks (composed, see
-# broken_webhooks.install) and at most one subscription-management break.
+# broken_webhooks.install) and subscription-management breaks of different operations.
 GROUPS: list[list[Broken]] = [
-    # A signature that does not verify fails every check that verifies one.
+    # A signature that does not verify fails every check that verifies one (the rotation's too).
     [
-        B(broken.SignsReserializedJson, "WHK-008", ("WHK-011", "WHK-016")),
+        B(broken.SignsReserializedJson, "WHK-008", ("WHK-011", "WHK-016", "WHK-023", "WHK-026")),
         B(broken.SecretShownAgain, "WHK-003"),
         # An event never sent is also not sent within the deadline.
         B(broken.VoidNotAnnounced, "WHK-014", ("WHK-024",)),
     ],
     [
-        B(broken.StaleTimestamp, "WHK-009", ("WHK-011", "WHK-016")),
+        B(broken.StaleTimestamp, "WHK-009", ("WHK-011", "WHK-016", "WHK-023", "WHK-026")),
         B(broken.CreateWithoutKeyAccepted, "WHK-001"),
         B(broken.InboundNotAnnounced, "WHK-017"),
     ],
@@ -54,14 +54,14 @@ GROUPS: list[list[Broken]] = [
         B(
             broken.SignatureWithoutTimestamp,
             "WHK-007",
-            ("WHK-008", "WHK-009", "WHK-011", "WHK-016"),
+            ("WHK-008", "WHK-009", "WHK-011", "WHK-016", "WHK-023", "WHK-026"),
         ),
         B(broken.CreatedWithoutCreatedAt, "WHK-002"),
         B(broken.FutureUpdatedAt, "WHK-020"),
     ],
     # An unknown event type is invalid and was not subscribed to.
     [
-        B(broken.SpacedSignatureHeader, "WHK-007", ("WHK-016",)),
+        B(broken.SpacedSignatureHeader, "WHK-007", ("WHK-016", "WHK-023", "WHK-026")),
         B(broken.DeleteIsNoOp, "WHK-004"),
         B(broken.AmericanCancelSpelling, "WHK-015", ("WHK-006", "WHK-018", "WHK-024")),
     ],
@@ -72,13 +72,29 @@ GROUPS: list[list[Broken]] = [
         B(broken.ThinPayload, "WHK-006", ("WHK-013", "WHK-016")),
         B(broken.ThinPayload, "WHK-016", ("WHK-006", "WHK-013")),
         B(broken.ThinPayload, "WHK-013", ("WHK-006", "WHK-016")),
+        B(broken.RotationSignsOldSecretOnly, "WHK-023"),
     ],
     # No retry: nothing to check for a fresh signature either.
     [B(broken.NoRetryAfter500, "WHK-010", ("WHK-011",)), B(broken.OneSecretForAll, "WHK-021")],
     [B(broken.RetryKeepsFirstSignature, "WHK-011"), B(broken.KeyIgnoredOnCreate, "WHK-022")],
-    [B(broken.SharedEventId, "WHK-019"), B(broken.DeliversEveryType, "WHK-018")],
+    [
+        B(broken.SharedEventId, "WHK-019"),
+        B(broken.DeliversEveryType, "WHK-018"),
+        B(broken.PatchIgnored, "WHK-028"),
+    ],
     # The kit waits the spec's 30 s for the cancel's event; by then it is missing too.
-    [B(broken.LateCancelNotice, "WHK-024", ("WHK-015",))],
+    [
+        B(broken.LateCancelNotice, "WHK-024", ("WHK-015",)),
+        B(broken.RotationSignsNewSecretOnly, "WHK-023"),
+        B(broken.ShortRotationOverlap, "WHK-025"),
+        B(broken.DisabledWithoutReason, "WHK-027"),
+    ],
+    # Never disabled: there is nothing to re-enable (WHK-028 skips).
+    [
+        B(broken.OldSecretSignsForever, "WHK-026"),
+        B(broken.RotatedSecretShownAgain, "WHK-025"),
+        B(broken.RetriesForever, "WHK-027"),
+    ],
 ]
 CASES = [case for group in GROUPS for case in group]
 GROUP_OF = {str(case): number for number, group in enumerate(GROUPS) for case in group}
@@ -107,9 +123,21 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     runs mostly wait for deliveries and retries."""
     packed = gallery.group_runs(groups(), webhook_ids, profiles=PROFILES, build=build)
     healthy = Run("healthy", ids=webhook_ids(), profiles=("core", "webhooks"))
-    every = [healthy, *packed]
+    legal = Run("legal", ids=webhook_ids(), profiles=("core", "webhooks"), build=build_legal)
+    every = [healthy, legal, *packed]
     results = gallery.run_all(every, tmp_path_factory.mktemp("broken-webhooks"), workers=len(every))
-    return {"healthy": results["healthy"], **gallery.by_case(packed, results)}
+    return {
+        "healthy": results["healthy"],
+        "legal": results["legal"],
+        **gallery.by_case(packed, results),
+    }
+
+
+def build_legal(db_path: str, _members: Sequence[Broken]) -> Any:
+    """Legal choices the rotation checks must accept: the old secret's v1 first, a 72 h window."""
+    app = sandbox.create_app(db_path)
+    broken.install(app, [broken.OldSignatureFirst])
+    return broken.LongerRotationOverlap(app)
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -128,11 +156,19 @@ def test_healthy_sandbox_passes_every_webhooks_id(runs: dict[str, Any]) -> None:
     gallery.assert_all_passed(healthy, [rid for rid in webhook_ids() if rid != "WHK-017"], "WHK")
 
 
+def test_legal_rotation_choices_pass(runs: dict[str, Any]) -> None:
+    """A server that puts the previous secret's v1 first and keeps it for 72 hours passes every
+    webhooks id the healthy sandbox passes (no false alarm on WHK-023, WHK-025, WHK-026)."""
+    gallery.assert_all_passed(
+        runs["legal"], [rid for rid in webhook_ids() if rid != "WHK-017"], "WHK"
+    )
+
+
 def test_no_secret_in_any_report(runs: dict[str, Any]) -> None:
     """No kit report, stdout or stderr of the matrix carries a whsec_ secret."""
     leaks = []
     for name, value in runs.items():
-        result = value if isinstance(value, KitResult) else value[0]
+        result = value if isinstance(value, KitResult) else value[0]  # "legal" is a KitResult
         texts = [result.stdout, result.stderr]
         if result.report_path is not None and result.report_path.exists():
             texts.append(result.report_path.read_text(encoding="utf-8"))

@@ -33,6 +33,8 @@ OPERATIONS = [
     ("GET", "/webhooks", "listWebhooks"),
     ("GET", "/webhooks/{webhook_id}", "getWebhook"),
     ("DELETE", "/webhooks/{webhook_id}", "deleteWebhook"),
+    ("PATCH", "/webhooks/{webhook_id}", "updateWebhook"),
+    ("POST", "/webhooks/{webhook_id}/rotate-secret", "rotateWebhookSecret"),
     ("POST", "/sandbox/orders/{order_id}/pick", "sandboxPickOrder"),
     ("POST", "/sandbox/orders/{order_id}/hold", "sandboxHoldOrder"),
     ("POST", "/sandbox/orders/{order_id}/ship", "sandboxShipOrder"),
@@ -44,6 +46,8 @@ OPERATIONS = [
     ("POST", "/sandbox/returns", "sandboxReceiveReturn"),
     ("POST", "/sandbox/returns/{return_id}/process", "sandboxProcessReturn"),
     ("POST", "/sandbox/webhook-deliveries/retry", "sandboxRetryWebhookDeliveries"),
+    ("POST", "/sandbox/webhooks/{webhook_id}/end-secret-overlap", "sandboxEndWebhookSecretOverlap"),
+    ("POST", "/sandbox/webhooks/{webhook_id}/exhaust-retries", "sandboxExhaustWebhookRetries"),
 ]
 
 EVENTS = [
@@ -240,6 +244,8 @@ SANDBOX_PROFILES = {
     "sandboxReceiveReturn": "returns",
     "sandboxProcessReturn": "returns",
     "sandboxRetryWebhookDeliveries": "webhooks",
+    "sandboxEndWebhookSecretOverlap": "webhooks",
+    "sandboxExhaustWebhookRetries": "webhooks",
 }
 
 
