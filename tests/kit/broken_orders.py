@@ -180,6 +180,30 @@ class QuotedKeyRefused(OrdersMiddleware):
         return await self.call(request)
 
 
+class KeyCharsetTooNarrow(OrdersMiddleware):
+    """An Idempotency-Key with a space or punctuation other than `-`, `_` or quotes is refused
+    with 400, though printable ASCII is a valid key."""
+
+    async def handle(self, request: Request) -> Response:
+        key = request.key()
+        narrow = key is not None and not re.fullmatch(r'[A-Za-z0-9_"-]+', key)
+        if request.method == "POST" and request.path == ORDERS and narrow:
+            like = Response(200, [("content-type", "application/json")])
+            return error_response(like, 400, "validation_failed", field="Idempotency-Key")
+        return await self.call(request)
+
+
+class ControlCharacterKeyAccepted(OrdersMiddleware):
+    """An Idempotency-Key with a tab or another control character is accepted (the character is
+    replaced by `_` before the sandbox sees it), so the create goes through."""
+
+    async def handle(self, request: Request) -> Response:
+        key = request.key()
+        if request.method == "POST" and request.path == ORDERS and key:
+            request = request.with_header("idempotency-key", re.sub(r"[^ -~]", "_", key))
+        return await self.call(request)
+
+
 class LongKeyTruncated(OrdersMiddleware):
     """An Idempotency-Key over 255 characters is cut to 255 and the create goes through."""
 
@@ -489,6 +513,18 @@ class VersionFrozen(OrdersMiddleware):
         answered = request.path.startswith(ORDERS) and response.status in (200, 201)
         if answered and isinstance(order, dict) and "version" in order:
             return response.with_json({**order, "version": "1"}).with_header("ETag", '"1"')
+        return response
+
+
+class EtagWeak(OrdersMiddleware):
+    """ETag is sent weak, `W/"<version>"`: If-Match compares strongly (RFC 9110 section 13.1.1),
+    so a client echoing it could never match."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        etag = response.header("etag")
+        if etag and ORDER.match(request.path):
+            return response.with_header("ETag", f"W/{etag}")
         return response
 
 

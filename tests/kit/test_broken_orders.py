@@ -39,7 +39,9 @@ CASES = [
     Broken(broken.ForgetsKeysAfterOneSecond, "IDEM-006"),
     Broken(broken.ReferenceReuseCreatesSecondOrder, "IDEM-007"),
     Broken(broken.QuotedKeyRefused, "IDEM-008"),
+    Broken(broken.KeyCharsetTooNarrow, "IDEM-008"),
     Broken(broken.LongKeyTruncated, "IDEM-009"),
+    Broken(broken.ControlCharacterKeyAccepted, "IDEM-014"),
     Broken(broken.KeyLockedAfterError, "IDEM-011"),
     Broken(broken.FirstCreateSaysReplayed, "IDEM-013"),
     Broken(broken.CreateAnswersProcessing, "ORD-001"),
@@ -66,6 +68,7 @@ CASES = [
     # A version that never moves cannot tell a stale If-Match from a fresh one either.
     Broken(broken.VersionFrozen, "AMD-003", ("AMD-005",)),
     Broken(broken.EtagUnquoted, "AMD-004"),
+    Broken(broken.EtagWeak, "AMD-004"),
     Broken(broken.IgnoresIfMatch, "AMD-005"),
     Broken(broken.StaleIfMatchRefusedButApplied, "AMD-005"),
     Broken(broken.MissingIfMatchRefusedButApplied, "AMD-006"),

@@ -152,7 +152,9 @@ def test_every_response_declares_request_id_and_rate_limit_headers(spec: dict[st
 def test_idempotency_key_is_required_exactly_on_creates(spec: dict[str, Any]) -> None:
     key = spec["components"]["parameters"]["IdempotencyKey"]
     assert (key["in"], key["required"]) == ("header", True)
-    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 255)
+    # 255 characters bare, or quoted with its two quotes (decision 33).
+    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 257)
+    assert "pattern" in key["schema"]
     for operation_id, (_, _, operation) in _by_id(spec).items():
         refs = [p.get("$ref") for p in operation.get("parameters", [])]
         has_key = "#/components/parameters/IdempotencyKey" in refs

@@ -1,4 +1,4 @@
-"""The generator-friendly schemas say what their compositions said (docs/decisions.md, D-103).
+"""The generator-friendly schemas say what their compositions said (decision 34, docs/decisions.md).
 
 `ShipTo` used to be `allOf: [Address, {name: non-empty string, required}]` and each event
 `allOf: [envelope whose event_type is an EventType, {event_type: const, data: $ref}]`. Code
