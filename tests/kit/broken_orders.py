@@ -16,6 +16,8 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+import fulfillment_spec
+
 from tests.kit.asgi import Middleware, Request, Response
 
 ORDERS = "/v1/orders"
@@ -201,6 +203,49 @@ class ControlCharacterKeyAccepted(OrdersMiddleware):
         key = request.key()
         if request.method == "POST" and request.path == ORDERS and key:
             request = request.with_header("idempotency-key", re.sub(r"[^ -~]", "_", key))
+        return await self.call(request)
+
+
+def _order_create_limits() -> dict[tuple[str, ...], int]:
+    """The documented maxLength of the createOrder fields API-015 probes, and maxItems of items."""
+    schemas = fulfillment_spec.load_openapi()["components"]["schemas"]
+    create, ship_to = schemas["OrderCreate"]["properties"], schemas["ShipToInput"]["properties"]
+    return {
+        ("order_number",): create["order_number"]["maxLength"],
+        ("packing_note",): create["packing_note"]["maxLength"],
+        ("ship_to", "name"): ship_to["name"]["maxLength"],
+        ("ship_to", "address1"): ship_to["address1"]["maxLength"],
+        ("items",): create["items"]["maxItems"],
+    }
+
+
+class OverLongFieldsCut(OrdersMiddleware):
+    """A create whose fields are longer than documented is not refused: each is cut to its limit
+    (an order_number of 900,000 characters is stored as its first 64) and the order is made."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        if request.method == "POST" and request.path == ORDERS and isinstance(body, dict):
+            for path, limit in _order_create_limits().items():
+                parent = body.get(path[0]) if len(path) == 2 else body
+                value = parent.get(path[-1]) if isinstance(parent, dict) else None
+                if isinstance(value, str | list) and len(value) > limit:
+                    parent[path[-1]] = value[:limit]  # type: ignore[index]
+            request = request.with_json(body)
+        return await self.call(request)
+
+
+class CarrierAddressLineLimit(OrdersMiddleware):
+    """ship_to.address1 longer than 35 characters (a carrier's label line) is refused with 422,
+    though the contract allows 100: the order of an ERP with long address lines is lost."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        ship_to = body.get("ship_to") if isinstance(body, dict) else None
+        line = ship_to.get("address1") if isinstance(ship_to, dict) else None
+        if request.method == "POST" and isinstance(line, str) and len(line) > 35:
+            like = Response(200, [("content-type", "application/json")])
+            return error_response(like, 422, "validation_failed", field="ship_to.address1")
         return await self.call(request)
 
 
