@@ -66,8 +66,10 @@ def test_every_decision_cited_in_the_code_and_spec_is_a_section() -> None:
 def test_nothing_points_outside_the_repository() -> None:
     # Spelled in two parts so that this file does not find itself.
     outside = ["/work/" + "shared", "design/" + "decisions.md"]
+    outside += [name + ".md" for name in ("conformance-kit", "schemathesis-notes", "house-style")]
+    patterns = [arg for name in outside for arg in ("-e", name)]
     hits = subprocess.run(
-        ["git", "grep", "-n", "-I", "-e", outside[0], "-e", outside[1]],
+        ["git", "grep", "-n", "-I", *patterns],
         cwd=ROOT,
         capture_output=True,
         text=True,
