@@ -1,6 +1,6 @@
 """The requirement catalogue as the kit sees it, and the decorator that ties a check to it.
 
-Requirements are the product and checks are the evidence (conformance-kit.md, lesson 1): every
+Requirements are the product and checks are the evidence: every
 check names the ids it verifies with `@requirement("IDEM-001", ...)`. The decorator refuses an
 unknown id, and a check whose ids span two profiles, at import time, so the catalogue and the
 checks cannot drift apart silently. The catalogue itself is read from `fulfillment_spec`, never
@@ -34,7 +34,7 @@ __all__ = [
 
 MARKER = "requirement"
 LEVELS = ("MUST", "SHOULD", "MAY")
-# The profiles a vendor can claim (conformance-kit.md, lesson 3), in report order: the ones the
+# The profiles a vendor can claim, in report order: the ones the
 # catalogue declares (spec/requirements.yaml, `profiles:`), never restated here.
 PROFILES: tuple[str, ...] = tuple(fulfillment_spec.load_profiles())
 

@@ -1,6 +1,6 @@
 """`fulfillment-conformance run|demo`: a preflight, then pytest over `conformance.checks`.
 
-`run` is a contract (conformance-kit.md): exit 0 when no MUST requirement of a claimed profile
+`run` is a contract for CI scripts: exit 0 when no MUST requirement of a claimed profile
 failed or was skipped, 1 when one did, 2 for a usage or configuration error, said in one sentence
 on stderr and never as a traceback. The preflight catches the common mistakes (a bad URL, an
 unreachable host, a refused token, a URL that is not the API) before any check runs. Tokens reach

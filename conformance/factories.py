@@ -1,9 +1,9 @@
 """Test data for checks: run-tagged SKUs with stock, valid order bodies, created orders.
 
-Runs must be isolated and repeatable on a sandbox that already holds history (conformance-kit.md,
-lesson 9): everything made here carries the run id (SKU `CK-<run>-0001`, order number
-`CK-<run>-0002`), every create has a fresh Idempotency-Key, and warehouse and shipping method ids
-are discovered from the API (never assumed), once per run.
+Runs must be isolated and repeatable on a sandbox that already holds history: everything made
+here carries the run id (SKU `CK-<run>-0001`, order number `CK-<run>-0002`), every create has a
+fresh Idempotency-Key, and warehouse and shipping method ids are discovered from the API (never
+assumed), once per run.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The fixtures checks use, registered by the plugin only when the kit is switched on.
 
 They live apart from `plugin.py` so that a pytest run that does not ask for the kit never sees a
-fixture named `api` or `spec` (the plugin stays inert, conformance-kit.md). Session-scoped: one
+fixture named `api` or `spec` (the plugin stays inert). Session-scoped: one
 HTTP session (one request count, one recording, one rate cap) for the whole run.
 """
 

@@ -1,7 +1,7 @@
 """The only way a check talks to the target: a polite, recording HTTP client.
 
 Real sandboxes are shared and rate limited, and the anchors' issue trackers are full of runs
-killed by rate limits and timeouts (conformance-kit.md, lesson 5). So every request goes through
+killed by rate limits and timeouts. So every request goes through
 one `HttpSession` that times it out, caps the request rate, slows down when
 `X-RateLimit-Remaining` hits 0, honours `Retry-After` on 429 (bounded), never follows a redirect
 (the token must never travel to another host), caps the body it reads, counts every request, and

@@ -1,7 +1,7 @@
 """One place that keeps secrets out of everything the kit writes.
 
 Bearer tokens and webhook signing secrets (`whsec_...`) must never reach the console, a report, a
-JUnit file or a failure message (conformance-kit.md, lesson 8). Every writer passes its text
+JUnit file or a failure message. Every writer passes its text
 through `scrub`; the tokens of the run are registered once, when the configuration is read, so a
 check that prints a whole request by mistake still leaks nothing.
 """

@@ -37,11 +37,6 @@ def patch(api: ApiClient, order_id: str, body: dict[str, Any], version: str | No
     return api.request("PATCH", f"/orders/{order_id}", json=body, headers=headers)
 
 
-def strong(etag: str | None) -> str | None:
-    """The entity tag without a weak `W/` prefix (AMD-004 accepts a weak tag)."""
-    return etag[2:] if etag and etag.startswith("W/") else etag
-
-
 @requirement("AMD-001")
 def test_amend_changes_only_the_fields_sent(api: ApiClient, factory: TestData, run_id: str) -> None:
     """Creates an order with packing_note, gift_message and signature_required, PATCHes only
@@ -125,19 +120,20 @@ def test_amend_moves_version_and_updated_at(api: ApiClient, factory: TestData, r
 def test_etag_header_carries_the_quoted_version(
     api: ApiClient, factory: TestData, run_id: str
 ) -> None:
-    """Reads an order and amends it: the ETag of GET and of the PATCH 200 must be "<version>"
-    (W/"<version>" accepted) of the order in that response."""
+    """Reads an order and amends it: the ETag of GET and of the PATCH 200 must be the strong tag
+    "<version>" of the order in that response (a weak W/ tag never matches If-Match, decision
+    35)."""
     order = new_order(api, factory, run_id)
     got, read = get_order(api, order["id"])
     etag = read.headers.get("ETag")
-    assert strong(etag) == f'"{got.get("version")}"', (
+    assert etag == f'"{got.get("version")}"', (
         f'expected ETag "{got.get("version")}" on GET, got {etag!r} ({read.describe()})'
     )
     resp = patch(api, order["id"], {"packing_note": "fragile"}, got["version"])
     assert resp.status == 200, f"expected 200 for the amend, got {resp.status} ({resp.describe()})"
     version = (resp.json or {}).get("version")
     etag = resp.headers.get("ETag")
-    assert strong(etag) == f'"{version}"', (
+    assert etag == f'"{version}"', (
         f'expected ETag "{version}" on the PATCH 200, got {etag!r} ({resp.describe()})'
     )
 

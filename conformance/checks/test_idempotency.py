@@ -10,6 +10,7 @@ reference, so a server that answers nicely but stores twice still fails (decisio
 from __future__ import annotations
 
 import json
+import string
 import threading
 import time
 import uuid
@@ -227,13 +228,15 @@ def test_reference_reuse_under_another_key_is_rejected_with_409(
 def test_keys_of_up_to_255_characters_bare_or_quoted_are_accepted(
     api: ApiClient, factory: TestData, run_id: str
 ) -> None:
-    """Creates one order each under a bare UUID key, a quoted structured-field string key and a
-    255-character key: each is a new order (201); the quoted key replays to the same order."""
+    """Creates one order each under a bare UUID key, a quoted structured-field string key, a
+    255-character key and a key of printable ASCII punctuation with a space inside (decision 33):
+    each is a new order (201); the quoted key replays to the same order."""
     long_key = f"{run_id}-{uuid.uuid4().hex}".ljust(255, "k")
     keys = {
         "a bare UUID": str(uuid.uuid4()),
         "a quoted string": f'"{run_id}-{uuid.uuid4().hex}"',
         "255 characters": long_key,
+        "punctuation and a space": f"{uuid.uuid4().hex} {string.punctuation}",
     }
     for what, key in keys.items():
         body = factory.order_body()
@@ -257,6 +260,26 @@ def test_key_longer_than_255_characters_is_refused_with_400(
     assert resp.status in (400, 422), (
         f"expected 400 (or 422) for a 256-character Idempotency-Key, got {resp.status} "
         f"({resp.describe()})"
+    )
+    orders = orders_with_reference(api, body["reference"])
+    assert orders == [], f"expected no order after the refused key, got {len(orders)}"
+
+
+@requirement("IDEM-014")
+def test_key_outside_printable_ascii_is_refused_with_400(
+    api: ApiClient, factory: TestData, run_id: str
+) -> None:
+    """POSTs an order under a key with a tab inside (a legal HTTP header value, outside the key's
+    pattern): expects 400 validation_failed naming Idempotency-Key, and no order."""
+    body = factory.order_body()
+    resp = post_order(api, body, f"{run_id}\t{uuid.uuid4().hex}")
+    assert (resp.status, error_code(resp)) == (400, "validation_failed"), (
+        f"expected 400 validation_failed for an Idempotency-Key with a tab, got {resp.status} "
+        f"{error_code(resp)!r} ({resp.describe()})"
+    )
+    field = ((resp.json or {}).get("error") or {}).get("field")
+    assert isinstance(field, str) and field.lower() == "idempotency-key", (
+        f"expected error.field Idempotency-Key, got {field!r} ({resp.describe()})"
     )
     orders = orders_with_reference(api, body["reference"])
     assert orders == [], f"expected no order after the refused key, got {len(orders)}"

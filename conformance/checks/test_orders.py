@@ -7,8 +7,10 @@ offending field and must leave no order behind.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from conformance import refs
 from conformance.catalogue import requirement
 from conformance.driver import WarehouseDriver
 from conformance.factories import TestData
@@ -19,6 +21,7 @@ from conformance.scenarios import (
     create_id,
     error_code,
     error_fields,
+    get_order,
     in_stock_body,
     lines,
     new_key,
@@ -419,3 +422,79 @@ def test_a_shipping_method_name_is_accepted_instead_of_an_id(
         f"expected 201 for shipping_method {names[0]!r} without an id, got {resp.status} "
         f"({resp.describe()})"
     )
+
+
+# The createOrder fields whose limits API-015 probes: long free text a real ERP sends, and the
+# fields a server is most tempted to cut (a carrier's address line) or to store unbounded.
+LIMITED_FIELDS = (
+    ("order_number",),
+    ("ship_to", "address1"),
+    ("ship_to", "name"),
+    ("packing_note",),
+)
+
+
+def _limit(spec: dict[str, Any], path: tuple[str, ...]) -> int:
+    """The documented maxLength of an OrderCreate field, read from the spec at run time."""
+    schema: Any = {"$ref": "#/components/schemas/OrderCreate"}
+    for name in path:
+        schema = refs.resolve(spec, refs.resolve(spec, schema)["properties"][name])
+    limit = schema.get("maxLength")
+    assert isinstance(limit, int), f"the spec documents no maxLength for {'.'.join(path)}"
+    return limit
+
+
+def _with(body: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    out = json.loads(json.dumps(body))
+    node = out
+    for name in path[:-1]:
+        node = node[name]
+    node[path[-1]] = value
+    return out
+
+
+def _filled(prefix: str, length: int) -> str:
+    """A unique value of exactly `length` characters (the prefix keeps it unique per run)."""
+    return (prefix + "-").ljust(length, "x")[:length]
+
+
+@requirement("API-015")
+def test_request_limits_are_enforced_both_ways(
+    api: ApiClient, factory: TestData, run_id: str, spec: dict[str, Any]
+) -> None:
+    """For order_number, ship_to.address1, ship_to.name and packing_note: an order with every one
+    at its documented maxLength is created (201) and read back unchanged; one character more in
+    any one gets 422 validation_failed naming that field and leaves no order; so does one line
+    more than the documented maxItems of items."""
+    limits = {path: _limit(spec, path) for path in LIMITED_FIELDS}
+    body = factory.order_body()
+    for path, limit in limits.items():
+        body = _with(body, path, _filled(body["order_number"], limit))
+    resp = post_order(api, body, run_id)
+    at_limits = ", ".join(f"{'.'.join(path)} {limit}" for path, limit in limits.items())
+    assert resp.status == 201, (
+        f"expected 201 for an order whose fields are at their documented limits ({at_limits}), "
+        f"got {resp.status} ({resp.describe()})"
+    )
+    order, read = get_order(api, (resp.json or {}).get("id", ""))
+    for path in limits:
+        stored: Any = order
+        sent: Any = body
+        for name in path:
+            stored = stored.get(name) if isinstance(stored, dict) else None
+            sent = sent[name]
+        assert stored == sent, (
+            f"expected {'.'.join(path)} stored as sent ({len(sent)} characters), got "
+            f"{len(stored) if isinstance(stored, str) else stored!r} ({read.describe()})"
+        )
+    for path, limit in limits.items():
+        over = factory.order_body()
+        over = _with(over, path, _filled(over["order_number"], limit + 1))
+        assert_refused_with_field(api, over, run_id, "validation_failed", ".".join(path))
+    max_items = refs.resolve(spec, {"$ref": "#/components/schemas/OrderCreate"})["properties"][
+        "items"
+    ].get("maxItems")
+    assert isinstance(max_items, int), "the spec documents no maxItems for items"
+    over = factory.order_body()
+    over["items"] = over["items"] * (max_items + 1)
+    assert_refused_with_field(api, over, run_id, "validation_failed", "items")

@@ -4,7 +4,7 @@ Runs last (the plugin orders `test_zz_*` modules after all others), so it sees e
 the other checks recorded through `ApiClient`, plus a few baseline requests of its own (a list,
 a 404, a 401, a 400, a 422) so each rule has something to judge even in an `--only` run. Each
 rule is one parametrized check citing one requirement, so a broken rule fails only its own
-requirement (conformance-kit.md, "Every response").
+requirement.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Two entry points, both returning a `PropertyRun`:
 * `run_stateful_phase(settings, workdir)`: the stateful phase over the spec's links (explicit and
   inferred), through the `schemathesis run` CLI in a subprocess with a JUnit report, bounded by
   `--max-time`. The in-process state machine raised Hypothesis' `FlakyStrategyDefinition` against
-  a correct server (schemathesis-notes.md); the CLI handles it, and a subprocess keeps its
+  a correct server; the CLI handles it, and a subprocess keeps its
   global hooks and registries out of the kit's process.
 
 A 429 (or a 503 with Retry-After) is waited out below Schemathesis, in the transport the hooks

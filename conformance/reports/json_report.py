@@ -1,7 +1,7 @@
-"""The JSON report: the machine-readable contract of conformance-kit.md, field for field.
+"""The JSON report: the machine-readable contract of a run, field for field.
 
-Scripts and CI recipes parse it, so its shape changes only with the design note. Beyond the
-note's fields it carries `not_tested` (requirements no black-box test can verify, with the
+Scripts and CI recipes parse it, so its shape changes only on purpose, with its tests. Beyond the
+core fields it carries `not_tested` (requirements no black-box test can verify, with the
 reason), `run_id` and `seed` (to reproduce the run), and on every requirement `evidence`: the
 requests and responses that decided it (often none), credentials masked. The plugin adds what
 only the end of a run knows: `cleanup`, `recorded_exchanges_dropped` (exchanges past the

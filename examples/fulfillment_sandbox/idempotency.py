@@ -25,7 +25,8 @@ _TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 def parse_key(header: str | None) -> str:
-    """The key from a bare token or a quoted structured-field string (decision 1)."""
+    """The key from a bare token or a quoted structured-field string (decision 1), of printable
+    ASCII and inner spaces only (decision 33)."""
     if header is None or not header.strip():
         raise ApiError(
             400,
@@ -34,7 +35,8 @@ def parse_key(header: str | None) -> str:
             field="Idempotency-Key",
         )
     key = header.strip()
-    if len(key) >= 2 and key[0] == key[-1] == '"':
+    # A quoted structured-field string; `""` is a bare two-character key (the spec's pattern).
+    if len(key) >= 3 and key[0] == key[-1] == '"':
         key = key[1:-1].replace('\\"', '"').replace("\\\\", "\\")
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not _TOKEN.fullmatch(key.replace(" ", "!")):
         raise ApiError(

@@ -16,6 +16,8 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+import fulfillment_spec
+
 from tests.kit.asgi import Middleware, Request, Response
 
 ORDERS = "/v1/orders"
@@ -177,6 +179,73 @@ class QuotedKeyRefused(OrdersMiddleware):
         if request.method == "POST" and request.path == ORDERS and key and key.startswith('"'):
             like = Response(200, [("content-type", "application/json")])
             return error_response(like, 400, "validation_failed", field="Idempotency-Key")
+        return await self.call(request)
+
+
+class KeyCharsetTooNarrow(OrdersMiddleware):
+    """An Idempotency-Key with a space or punctuation other than `-`, `_` or quotes is refused
+    with 400, though printable ASCII is a valid key."""
+
+    async def handle(self, request: Request) -> Response:
+        key = request.key()
+        narrow = key is not None and not re.fullmatch(r'[A-Za-z0-9_"-]+', key)
+        if request.method == "POST" and request.path == ORDERS and narrow:
+            like = Response(200, [("content-type", "application/json")])
+            return error_response(like, 400, "validation_failed", field="Idempotency-Key")
+        return await self.call(request)
+
+
+class ControlCharacterKeyAccepted(OrdersMiddleware):
+    """An Idempotency-Key with a tab or another control character is accepted (the character is
+    replaced by `_` before the sandbox sees it), so the create goes through."""
+
+    async def handle(self, request: Request) -> Response:
+        key = request.key()
+        if request.method == "POST" and request.path == ORDERS and key:
+            request = request.with_header("idempotency-key", re.sub(r"[^ -~]", "_", key))
+        return await self.call(request)
+
+
+def _order_create_limits() -> dict[tuple[str, ...], int]:
+    """The documented maxLength of the createOrder fields API-015 probes, and maxItems of items."""
+    schemas = fulfillment_spec.load_openapi()["components"]["schemas"]
+    create, ship_to = schemas["OrderCreate"]["properties"], schemas["ShipToInput"]["properties"]
+    return {
+        ("order_number",): create["order_number"]["maxLength"],
+        ("packing_note",): create["packing_note"]["maxLength"],
+        ("ship_to", "name"): ship_to["name"]["maxLength"],
+        ("ship_to", "address1"): ship_to["address1"]["maxLength"],
+        ("items",): create["items"]["maxItems"],
+    }
+
+
+class OverLongFieldsCut(OrdersMiddleware):
+    """A create whose fields are longer than documented is not refused: each is cut to its limit
+    (an order_number of 900,000 characters is stored as its first 64) and the order is made."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        if request.method == "POST" and request.path == ORDERS and isinstance(body, dict):
+            for path, limit in _order_create_limits().items():
+                parent = body.get(path[0]) if len(path) == 2 else body
+                value = parent.get(path[-1]) if isinstance(parent, dict) else None
+                if isinstance(value, str | list) and len(value) > limit:
+                    parent[path[-1]] = value[:limit]  # type: ignore[index]
+            request = request.with_json(body)
+        return await self.call(request)
+
+
+class CarrierAddressLineLimit(OrdersMiddleware):
+    """ship_to.address1 longer than 35 characters (a carrier's label line) is refused with 422,
+    though the contract allows 100: the order of an ERP with long address lines is lost."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        ship_to = body.get("ship_to") if isinstance(body, dict) else None
+        line = ship_to.get("address1") if isinstance(ship_to, dict) else None
+        if request.method == "POST" and isinstance(line, str) and len(line) > 35:
+            like = Response(200, [("content-type", "application/json")])
+            return error_response(like, 422, "validation_failed", field="ship_to.address1")
         return await self.call(request)
 
 
@@ -489,6 +558,18 @@ class VersionFrozen(OrdersMiddleware):
         answered = request.path.startswith(ORDERS) and response.status in (200, 201)
         if answered and isinstance(order, dict) and "version" in order:
             return response.with_json({**order, "version": "1"}).with_header("ETag", '"1"')
+        return response
+
+
+class EtagWeak(OrdersMiddleware):
+    """ETag is sent weak, `W/"<version>"`: If-Match compares strongly (RFC 9110 section 13.1.1),
+    so a client echoing it could never match."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        etag = response.header("etag")
+        if etag and ORDER.match(request.path):
+            return response.with_header("ETag", f"W/{etag}")
         return response
 
 

@@ -1,4 +1,4 @@
-"""No false alarms: servers making another legal choice pass the kit (conformance-kit.md, lesson 6).
+"""No false alarms: servers making another legal choice pass the kit.
 
 Each variant of tests/kit/variants.py is the reference sandbox wrapped to make one legal choice
 (other id formats, smaller pages, unknown fields, key order, gzip, 201 replays, 412 / 428, no

@@ -357,6 +357,23 @@ class NoRateLimitHeaders(Variant):
         return resp.without_headers(lambda name: name.lower().startswith("x-ratelimit-"))
 
 
+class VendorCodesInErrorsList(Variant):
+    """Every entry of `errors[]` after the first carries a finer code of the vendor's own
+    (`value_rejected`): the error list is open (decision 39) and the catalogue names only the
+    top-level code."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        listed = resp.json.get("errors") if isinstance(resp.json, dict) else None
+        if resp.status < 400 or not isinstance(listed, list) or len(listed) < 2:
+            return resp
+
+        def finer(payload: Any) -> Any:
+            rest = [{**entry, "code": "value_rejected"} for entry in payload["errors"][1:]]
+            return {**payload, "errors": [payload["errors"][0], *rest]}
+
+        return rewrite_json(resp, finer)
+
+
 # -- the gallery ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LegalVariant:
@@ -416,6 +433,12 @@ VARIANTS: list[LegalVariant] = [
         "pages hold at most 3 rows whatever limit asks",
         "a server MAY return fewer rows than limit (PAG-008, decision 18)",
         wrapped(SmallerPages),
+    ),
+    LegalVariant(
+        "vendor-error-codes",
+        "errors[] entries after the first carry a code this version does not list",
+        "error codes are an open list; clients MUST tolerate unknown codes (ERR-002, decision 39)",
+        wrapped(VendorCodesInErrorsList),
     ),
     LegalVariant(
         "extra-fields",

@@ -95,10 +95,9 @@ def test_every_webhook_event_is_declared_with_its_envelope(spec: dict[str, Any])
         operation = item["post"]
         schema_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         event_schema = resolve(spec, {"$ref": schema_ref})
-        base, specific = event_schema["allOf"]
-        assert base == {"$ref": "#/components/schemas/WebhookEventBase"}
-        assert specific["properties"]["event_type"]["const"] == event
-        assert specific["properties"]["data"]["$ref"].endswith("/" + EVENT_SCHEMAS[event])
+        assert event_schema["required"] == ["event_id", "event_type", "created_at", "data"]
+        assert event_schema["properties"]["event_type"]["const"] == event
+        assert event_schema["properties"]["data"]["$ref"].endswith("/" + EVENT_SCHEMAS[event])
         signature = resolve(spec, operation["parameters"][0])
         assert (signature["name"], signature["in"], signature["required"]) == (
             "X-Webhook-Signature",
@@ -110,8 +109,6 @@ def test_every_webhook_event_is_declared_with_its_envelope(spec: dict[str, Any])
         assert all(
             step in retry_text for step in ("10 s", "1 m", "5 m", "30 m", "hourly for a day")
         )
-    base = spec["components"]["schemas"]["WebhookEventBase"]
-    assert base["required"] == ["event_id", "event_type", "created_at", "data"]
 
 
 @pytest.mark.parametrize(("method", "path", "operation_id"), OPERATIONS)
@@ -159,7 +156,9 @@ def test_every_response_declares_request_id_and_rate_limit_headers(spec: dict[st
 def test_idempotency_key_is_required_exactly_on_creates(spec: dict[str, Any]) -> None:
     key = spec["components"]["parameters"]["IdempotencyKey"]
     assert (key["in"], key["required"]) == ("header", True)
-    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 255)
+    # 255 characters bare, or quoted with its two quotes (decision 33).
+    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 257)
+    assert "pattern" in key["schema"]
     for operation_id, (_, _, operation) in _by_id(spec).items():
         refs = [p.get("$ref") for p in operation.get("parameters", [])]
         has_key = "#/components/parameters/IdempotencyKey" in refs
