@@ -119,6 +119,43 @@ class CursorIgnoresFilters(Middleware):
         return await self.call(request)
 
 
+def sandbox_cursor_filters(cursor: str) -> dict[str, Any] | None:
+    """The filters a sandbox cursor carries (its payload is base64url JSON before the "."), or
+    None for a cursor that is not the sandbox's."""
+    payload = cursor.partition(".")[0]
+    try:
+        document = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return None
+    filters = document.get("f") if isinstance(document, dict) else None
+    return filters if isinstance(filters, dict) else None
+
+
+class BareCursorRefused(Middleware):
+    """A cursor sent without the filters of its walk (as the guide's client sends it) is refused
+    with 400 invalid_cursor: the server insists on the filters being repeated."""
+
+    async def handle(self, request: Request) -> Response:
+        cursor = request.query.get("cursor")
+        filters = sandbox_cursor_filters(cursor) if is_list(request) and cursor else None
+        if filters and any(name not in request.query for name in filters):
+            refused = await self.call(request.with_query(cursor=None))
+            return with_error(refused, 400, "invalid_cursor")
+        return await self.call(request)
+
+
+class CursorAcceptsAddedFilter(Middleware):
+    """A filter sent next to a cursor that its walk did not have is silently dropped (200)."""
+
+    async def handle(self, request: Request) -> Response:
+        cursor = request.query.get("cursor")
+        filters = sandbox_cursor_filters(cursor) if is_list(request) and cursor else None
+        if filters is not None:
+            keep = {"cursor", "limit", *filters}
+            request = replace(request, query={k: v for k, v in request.query.items() if k in keep})
+        return await self.call(request)
+
+
 class KeysetProxy(Middleware):
     """Serves the polled lists with its own keyset cursors over the sandbox's full result;
     `shift` moves each page boundary (+1 skips a row, -1 serves a row twice)."""

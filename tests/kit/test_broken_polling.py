@@ -70,6 +70,8 @@ CASES = [
     B(pag.EmptyPageWithMore, "PAG-008"),
     B(pag.MalformedCursorRestarts, "PAG-009"),
     B(pag.CursorIgnoresFilters, "PAG-010"),
+    B(pag.CursorAcceptsAddedFilter, "PAG-010"),
+    B(pag.BareCursorRefused, "PAG-018"),
     B(pag.RejectsOffsetUpdatedSince, "PAG-011"),
     B(pag.DefaultLimit100, "PAG-012"),
     B(pag.LimitClamped, "PAG-013"),

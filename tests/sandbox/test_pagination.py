@@ -54,7 +54,12 @@ def test_cursor_carries_its_filters(acme: SpecClient) -> None:
     same = acme.get("/orders", params={"limit": 1, "status": "received", "cursor": cursor})
     assert same.status_code == 200
     omitted = acme.get("/orders", params={"limit": 1, "cursor": cursor})
-    assert omitted.status_code == 200
+    assert omitted.status_code == 200  # a cursor sent alone keeps its walk's filters (PAG-018)
+    assert omitted.json()["data"] == same.json()["data"]
+    bare = acme.get("/orders", params={"cursor": cursor})  # limit too: the default page
+    assert [o["status"] for o in bare.json()["data"]] == ["received", "received"]
+    added = acme.get("/orders", params={"limit": 1, "order_number": "X", "cursor": cursor})
+    assert added.status_code == 400 and added.json()["error"]["code"] == "invalid_cursor"
     other = acme.get("/orders", params={"limit": 1, "status": "shipped", "cursor": cursor})
     assert other.status_code == 400 and other.json()["error"]["code"] == "invalid_cursor"
     tampered = cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")
