@@ -72,6 +72,7 @@ CASES = [
     B(pag.CursorIgnoresFilters, "PAG-010"),
     B(pag.CursorAcceptsAddedFilter, "PAG-010"),
     B(pag.BareCursorRefused, "PAG-018"),
+    B(pag.TextComparedUpdatedSince, "PAG-019"),
     B(pag.RejectsOffsetUpdatedSince, "PAG-011"),
     B(pag.DefaultLimit100, "PAG-012"),
     B(pag.LimitClamped, "PAG-013"),

@@ -250,6 +250,21 @@ class Latency(Variant):
         return resp
 
 
+MILLIS_Z = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3})Z$")
+
+
+class MicrosecondTimestamps(Variant):
+    """Every timestamp is served with microseconds (`.123000Z`), as a server keeping
+    microseconds does; clients echo them back unchanged as updated_since."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        return rewrite_json(resp, lambda payload: walk_strings(payload, _micros))
+
+
+def _micros(text: str) -> str:
+    return MILLIS_Z.sub(r"\g<1>000Z", text)
+
+
 # -- idempotency ----------------------------------------------------------------------------------
 def _is_create(req: Request) -> bool:
     return req.method == "POST" and req.header("idempotency-key") is not None
@@ -415,6 +430,12 @@ VARIANTS: list[LegalVariant] = [
         "pages hold at most 3 rows whatever limit asks",
         "a server MAY return fewer rows than limit (PAG-008, decision 18)",
         wrapped(SmallerPages),
+    ),
+    LegalVariant(
+        "microsecond-timestamps",
+        "every timestamp carries six fractional digits (microseconds)",
+        "the Timestamp pattern allows no fraction or 3 to 6 digits (API-003, PAG-015)",
+        wrapped(MicrosecondTimestamps),
     ),
     LegalVariant(
         "extra-fields",

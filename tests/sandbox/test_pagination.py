@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .conftest import order_body
 from .spec_client import SpecClient
 
@@ -34,6 +36,15 @@ def test_updated_since_accepts_any_offset(acme: SpecClient) -> None:
     r = acme.get("/orders", params={"updated_since": "2000-01-01T10:00:00+10:00"})
     assert r.status_code == 200 and len(r.json()["data"]) == 1
     assert acme.get("/orders", params={"updated_since": "yesterday"}).status_code == 400
+
+
+def test_updated_since_is_an_instant_at_any_precision(acme: SpecClient) -> None:
+    """PAG-019: the served stamp echoed back, padded to 9 digits or cut to the second selects it."""
+    stamp = acme.create_order(order_body()).json()["updated_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp)
+    for bound in (stamp, stamp[:-1] + "000000Z", stamp[:19] + "Z", stamp[:21] + "Z"):
+        r = acme.get("/orders", params={"updated_since": bound})
+        assert r.status_code == 200 and len(r.json()["data"]) == 1, bound
 
 
 def test_limit_bounds(acme: SpecClient) -> None:
