@@ -60,23 +60,24 @@ class PagesOverLimit(Middleware):
         return await self.call(request)
 
 
-class EmptyPageWithMore(Middleware):
-    """The first time a cursor is used it answers an empty page that still says has_more."""
+class CursorHandedBack(Middleware):
+    """The first time a cursor is used it answers an empty page with has_more true and that very
+    cursor as next_cursor (the second use goes on): a client cannot tell it from a stuck walk."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.handed_back: set[str] = set()
 
     async def handle(self, request: Request) -> Response:
         cursor = request.query.get("cursor")
-        if is_list(request) and cursor and not cursor.startswith("empty:"):
-            response = await self.call(request.with_query(cursor=cursor))
-            if response.status == 200:
-                page = {
-                    "data": [],
-                    "pagination": {"next_cursor": "empty:" + cursor, "has_more": True},
-                }
-                return response.with_json(page)
+        if not (is_list(request) and cursor) or cursor in self.handed_back:
+            return await self.call(request)
+        response = await self.call(request)
+        if response.status != 200:
             return response
-        if cursor and cursor.startswith("empty:"):
-            request = request.with_query(cursor=cursor[len("empty:") :])
-        return await self.call(request)
+        self.handed_back.add(cursor)
+        page = {"data": [], "pagination": {"next_cursor": cursor, "has_more": True}}
+        return response.with_json(page)
 
 
 class IgnoresUpdatedSince(Middleware):

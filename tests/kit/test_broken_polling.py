@@ -67,7 +67,7 @@ CASES = [
     # malformed bound is ignored as well.
     B(pag.IgnoresUpdatedSince, "PAG-007", ("PAG-010", "PAG-011", "PAG-014")),
     B(pag.PagesOverLimit, "PAG-008"),
-    B(pag.EmptyPageWithMore, "PAG-008"),
+    B(pag.CursorHandedBack, "PAG-008"),
     B(pag.MalformedCursorRestarts, "PAG-009"),
     B(pag.CursorIgnoresFilters, "PAG-010"),
     B(pag.CursorAcceptsAddedFilter, "PAG-010"),

@@ -192,6 +192,26 @@ class SmallerPages(Variant):
         return req.with_query(limit=str(min(number, self.PAGE)))
 
 
+class EmptyPagesBetween(Variant):
+    """Every cursor's first page is empty with has_more true and a new cursor, as a server that
+    filters after paging (or stops at a scan budget) serves: PAG-008 allows fewer rows, even
+    none, as long as the cursor moves on."""
+
+    MARK = "empty:"
+
+    async def handle(self, req: Request) -> Response:
+        cursor = req.query.get("cursor")
+        if req.method != "GET" or not cursor:
+            return await self.call(req)
+        if cursor.startswith(self.MARK):
+            return await self.call(req.with_query(cursor=cursor[len(self.MARK) :]))
+        resp = await self.call(req)  # the sandbox judges the cursor (400 invalid_cursor)
+        if resp.status != 200:
+            return resp
+        page = {"data": [], "pagination": {"next_cursor": self.MARK + cursor, "has_more": True}}
+        return resp.with_json(page)
+
+
 def _add_unknown(value: Any) -> Any:
     if isinstance(value, dict):
         out = {key: _add_unknown(item) for key, item in value.items()}
@@ -430,6 +450,12 @@ VARIANTS: list[LegalVariant] = [
         "pages hold at most 3 rows whatever limit asks",
         "a server MAY return fewer rows than limit (PAG-008, decision 18)",
         wrapped(SmallerPages),
+    ),
+    LegalVariant(
+        "empty-pages-between",
+        "every cursor first answers an empty page with has_more true and a new cursor",
+        "a server MAY return fewer rows than limit, even none, while the cursor moves on (PAG-008)",
+        wrapped(EmptyPagesBetween),
     ),
     LegalVariant(
         "microsecond-timestamps",
