@@ -109,6 +109,7 @@ CASES = [
     B(inv.InventoryWithoutExtras, "INV-010"),
     B(inv.AmendIgnoresItems, "INV-011"),
     B(inv.BackorderSticky, "INV-012"),
+    B(inv.SoldOutRowsDropped, "INV-013"),
     B(ref.WarehouseLowercaseCountry, "REF-001"),
     B(ref.MethodWithoutCarrier, "REF-002"),
     B(ref.PhantomShippingMethod, "REF-003"),
