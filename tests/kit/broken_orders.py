@@ -542,6 +542,17 @@ class MissingIfMatchRefusedButApplied(OrdersMiddleware):
         return await self.call(request)
 
 
+class PreconditionBeforeExistence(OrdersMiddleware):
+    """Every PATCH without If-Match is refused with 428 before the order is looked up, so an
+    unknown order id gets 428 instead of 404."""
+
+    async def handle(self, request: Request) -> Response:
+        if _is_patch(request) and request.header("if-match") is None:
+            probe = await self.api(request, "GET", ORDERS)
+            return error_response(probe, 428, "precondition_required", field="If-Match")
+        return await self.call(request)
+
+
 class AmendAfterPickAnswers200(OrdersMiddleware):
     """An amend refused with too_late_to_amend is answered 200 with the (unchanged) order."""
 
@@ -748,3 +759,13 @@ class CancelKeepsStock(_CancelMiddleware):
                         }
                         await self.api(request, "POST", "/v1/sandbox/inventory", payload)
         return response
+
+
+class CancelRefusesBody(_CancelMiddleware):
+    """A cancel sent with any body (even `{}`) is refused with 400: cancel takes no body."""
+
+    async def cancel(self, request: Request, before: dict[str, Any]) -> Response:
+        if request.body.strip():
+            probe = await self.api(request, "GET", ORDERS)
+            return error_response(probe, 400, "validation_failed")
+        return await self.call(request)

@@ -49,6 +49,7 @@ CASES = [
     Broken(broken.IgnoresReferenceFilter, "ORD-004"),
     Broken(broken.IgnoresStatusFilter, "ORD-005"),
     Broken(broken.UnknownOrderWithoutEnvelope, "ORD-006"),
+    Broken(broken.PreconditionBeforeExistence, "ORD-006"),
     Broken(broken.MissingShipToAccepted, "ORD-007"),
     Broken(broken.QuantityZeroAccepted, "ORD-008"),
     Broken(broken.UnknownWarehouseWithoutField, "ORD-009"),
@@ -83,6 +84,7 @@ CASES = [
     Broken(broken.BackorderedCancelRefused, "CAN-004"),
     Broken(broken.CancelAfterPickAnswers200, "CAN-005"),
     Broken(broken.CancelAfterShipAnswers200, "CAN-006"),
+    Broken(broken.CancelRefusesBody, "CAN-010"),
     Broken(broken.CancelKeepsStock, "CAN-007"),
     Broken(broken.CancelAfterPartialShipAnswers200, "CAN-008"),
     Broken(broken.CancelledAtMissing, "CAN-009"),
@@ -97,6 +99,8 @@ NOT_WITH = {
     broken.UpdatedAtFrozen: ("CAN",),
     # The unknown-order check PATCHes without If-Match and expects 404 (ORD-006).
     broken.MissingIfMatchRefusedButApplied: ("ORD",),
+    # Every PATCH without If-Match gets 428: the amend checks would read the sandbox's 428 choice.
+    broken.PreconditionBeforeExistence: ("AMD",),
 }
 
 

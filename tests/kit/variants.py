@@ -299,6 +299,31 @@ class Replay201(Variant):
         return resp
 
 
+class RefusalsNotStored(Variant):
+    """A create refused with a 4xx is not stored against its key: the retry is validated afresh
+    (IDEM-011 allows it). Emulated by sending every later use of that key to the sandbox under a
+    fresh key, so the sandbox's stored refusal is never replayed."""
+
+    # Answers about the key itself, not outcomes of the request: the key keeps its meaning.
+    KEY_ANSWERS = ("idempotency_key_reused", "idempotency_key_in_use", "rate_limited")
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self._alias: dict[tuple[str, str, str], str] = {}
+
+    async def handle(self, req: Request) -> Response:
+        if not _is_create(req):
+            return await super().handle(req)
+        slot = (req.header("authorization") or "", req.path, req.header("idempotency-key") or "")
+        sent = self._alias.get(slot, slot[2])
+        resp = await self.call(req.with_header("idempotency-key", sent))
+        error = (resp.json or {}).get("error") if isinstance(resp.json, dict) else None
+        about_key = isinstance(error, dict) and error.get("field") == "Idempotency-Key"
+        if 400 <= resp.status < 500 and resp.code not in self.KEY_ANSWERS and not about_key:
+            self._alias[slot] = f"not-stored-{uuid.uuid4().hex}"
+        return resp
+
+
 class NoReplayedHeader(Variant):
     """Replays do not send the optional `Idempotent-Replayed: true` header."""
 
@@ -379,6 +404,31 @@ class IfMatchRequired428(Variant):
                 "precondition_required",
                 "Send If-Match with the order's current ETag.",
                 field="If-Match",
+            )
+        return await super().handle(req)
+
+
+class ExistenceAndStateFirst(Variant):
+    """A PATCH looks the order up before anything else: an unknown order is 404 whatever the
+    body, and an order past picking is 409 too_late_to_amend before its body or If-Match is
+    judged (ORD-006: after existence, the order of the checks is the server's choice)."""
+
+    AMENDABLE = ("received", "backordered", "on_hold")
+
+    async def handle(self, req: Request) -> Response:
+        if not (req.method == "PATCH" and ORDER_PATH.match(req.path)):
+            return await super().handle(req)
+        found = await self.call(replace(req, method="GET", body=b""))
+        if found.status != 200:
+            return found
+        status = (found.json or {}).get("status") if isinstance(found.json, dict) else None
+        if status not in self.AMENDABLE:
+            return error(
+                found,
+                409,
+                "too_late_to_amend",
+                f"Order is {status}; it can only be amended before picking.",
+                order_status=status,
             )
         return await super().handle(req)
 
@@ -488,6 +538,12 @@ VARIANTS: list[LegalVariant] = [
         wrapped(Replay201),
     ),
     LegalVariant(
+        "refusals-not-stored",
+        "a create refused with a 4xx is not stored: its retry is validated afresh",
+        "IDEM-011: storing a 4xx or validating the retry afresh are both conformant",
+        wrapped(RefusalsNotStored),
+    ),
+    LegalVariant(
         "no-replayed-header",
         "replays omit the optional Idempotent-Replayed header",
         "the header is optional (components/headers/Idempotent-Replayed, required: false)",
@@ -510,6 +566,12 @@ VARIANTS: list[LegalVariant] = [
         "a PATCH without If-Match gets 428 precondition_required",
         "decision 9: a PATCH without If-Match MAY be refused with 428 (RFC 6585); AMD-006",
         wrapped(IfMatchRequired428),
+    ),
+    LegalVariant(
+        "existence-and-state-first",
+        "a PATCH is judged for existence, then state, before its body and If-Match",
+        "ORD-006: after existence, body, precondition and state may be judged in any order",
+        wrapped(ExistenceAndStateFirst),
     ),
     LegalVariant(
         "no-rate-limit-headers",
