@@ -36,6 +36,20 @@ class TextComparedUpdatedSince(PageRewrite):
         return [r for r in rows if bound is None or str(r.get("updated_at")) >= bound]
 
 
+class CaseInsensitiveTies(PageRewrite):
+    """Inventory stamped on a 10 ms clock (ties), ties broken by SKU case-insensitively, as a
+    database with a case-insensitive collation orders them ("x-a" before "x-B")."""
+
+    paths = ("/inventory",)
+
+    def rows(self, request: Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for row in rows:
+            stamp = row.get("updated_at")
+            if isinstance(stamp, str) and re.search(r"\.\d{3}Z$", stamp):
+                row["updated_at"] = stamp[:-2] + "0Z"
+        return sorted(rows, key=lambda r: (parse_ts(r.get("updated_at")), str(r["sku"]).lower()))
+
+
 class DescendingPages(PageRewrite):
     """Each page comes newest first."""
 

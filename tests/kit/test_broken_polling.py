@@ -73,6 +73,7 @@ CASES = [
     B(pag.CursorAcceptsAddedFilter, "PAG-010"),
     B(pag.BareCursorRefused, "PAG-018"),
     B(pag.TextComparedUpdatedSince, "PAG-019"),
+    B(pag.CaseInsensitiveTies, "PAG-005"),
     B(pag.RejectsOffsetUpdatedSince, "PAG-011"),
     B(pag.DefaultLimit100, "PAG-012"),
     B(pag.LimitClamped, "PAG-013"),
