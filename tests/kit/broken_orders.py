@@ -524,6 +524,8 @@ class StaleIfMatchRefusedButApplied(OrdersMiddleware):
             if request.headers["if-match"] != f'"{current.get("version")}"':
                 fresh = request.with_header("if-match", f'"{current.get("version")}"')
                 applied = await self.call(fresh)
+                if applied.status == 404:  # an unknown order stays 404 (ORD-006)
+                    return applied
                 return error_response(applied, 409, "version_conflict")
         return await self.call(request)
 

@@ -36,7 +36,8 @@ CASES = [
     Broken(broken.FingerprintsRawBytes, "IDEM-003"),
     Broken(broken.KeyReuseReplaysFirstOrder, "IDEM-004"),
     Broken(broken.RacingCreatesDuplicate, "IDEM-005"),
-    Broken(broken.ForgetsKeysAfterOneSecond, "IDEM-006"),
+    # On a loaded machine a burst of concurrent duplicates outlasts the 1 s memory too.
+    Broken(broken.ForgetsKeysAfterOneSecond, "IDEM-006", ("IDEM-005",)),
     Broken(broken.ReferenceReuseCreatesSecondOrder, "IDEM-007"),
     Broken(broken.QuotedKeyRefused, "IDEM-008"),
     Broken(broken.LongKeyTruncated, "IDEM-009"),
@@ -78,7 +79,8 @@ CASES = [
     Broken(broken.OnHoldAmendRefused, "AMD-011"),
     # The refused warehouse change is an invalid amend too: it bumps the version as well.
     Broken(broken.InvalidAmendBumpsVersion, "AMD-012", ("AMD-008",)),
-    Broken(broken.CancelAnswersOldStatus, "CAN-001"),
+    # The cancel sent with a body reads the same old status in its answer.
+    Broken(broken.CancelAnswersOldStatus, "CAN-001", ("CAN-010",)),
     Broken(broken.SecondCancelConflicts, "CAN-002"),
     Broken(broken.OnHoldCancelRefused, "CAN-003"),
     Broken(broken.BackorderedCancelRefused, "CAN-004"),

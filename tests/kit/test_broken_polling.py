@@ -59,10 +59,12 @@ CASES = [
     # The has_more check of the reference-list walk sees the same gap.
     B(pag.ReferenceListWithoutHasMore, "PAG-001", ("PAG-004",)),
     B(pag.CursorRepeatsRow, "PAG-002"),
-    B(pag.CursorSkipsRow, "PAG-003"),
+    # The bare-cursor walk follows the same skipping cursors.
+    B(pag.CursorSkipsRow, "PAG-003", ("PAG-018",)),
     B(pag.HasMoreOnLastPage, "PAG-004"),
     B(pag.DescendingPages, "PAG-005"),
-    B(pag.ExclusiveUpdatedSince, "PAG-006"),
+    # A served updated_at echoed back unchanged no longer selects its own row either.
+    B(pag.ExclusiveUpdatedSince, "PAG-006", ("PAG-019",)),
     # Ignoring the filter also means a cursor cannot tell one bound from another, and a
     # malformed bound is ignored as well.
     B(pag.IgnoresUpdatedSince, "PAG-007", ("PAG-010", "PAG-011", "PAG-014")),
@@ -157,6 +159,8 @@ HEALTHY_AREAS = ("PAG", "SHP", "INV", "REF", "ERRORS", "SBX", "SEC")
 # Breaks that change what many checks read: each gets a kit run of its own.
 SOLO = (
     pag.SecondPrecisionTimestamps,
+    # A 10 ms inventory clock: other areas' stock checks could see two changes at one instant.
+    pag.CaseInsensitiveTies,
     ref.PhantomShippingMethod,
     errs.ServedUnderApi,
 )
