@@ -90,10 +90,13 @@ def walk_list(
     between_pages: Callable[[int], None] | None = None,
     stop_if: Callable[[dict[str, Any]], str | None] | None = None,
     max_pages: int = MAX_PAGES,
+    bare_cursor: bool = False,
 ) -> Walk:
     """Follow `next_cursor` from the first page until `has_more` is false, recording every page.
 
-    The filters are sent again with every cursor, unchanged (the spec's `cursor` parameter).
+    The filters are sent again with every cursor, unchanged (the spec's `cursor` parameter), or
+    with `bare_cursor` the cursor is sent alone, without filters or limit (PAG-018: it carries
+    them, and the guide's client sends `?cursor=...` alone).
     `between_pages(n)` runs after page n has been read; `stop_if(row)` returns a reason to stop
     early (for instance rows older than `updated_since`: a filter that is ignored would otherwise
     make the walk crawl the server's whole history). `limit=None` sends none (the server's
@@ -132,7 +135,8 @@ def walk_list(
             return walk
         if between_pages is not None:
             between_pages(len(walk.pages))
-        query = {**params, **sized, "cursor": page.next_cursor}
+        query = {} if bare_cursor else {**params, **sized}
+        query["cursor"] = page.next_cursor
 
 
 def older_than(since: str) -> Callable[[dict[str, Any]], str | None]:

@@ -158,13 +158,23 @@ def _over_nodes(
 
 
 def timestamps_in_utc_z(view: ResponseView) -> tuple[int, list[str]]:
-    """API-003: every documented date-time ends in Z (JSON Schema's format accepts +00:00)."""
+    """API-003: every documented date-time ends in Z (JSON Schema's format accepts +00:00) and
+    matches the spec's own pattern where it has one (the Timestamp schema's: no fraction, or 3 to
+    6 digits, so a strptime `%f` parser reads it), read from the spec, never copied here."""
     return _over_nodes(
         view,
         lambda schema, value: schema.get("format") == "date-time" and isinstance(value, str),
-        lambda _schema, value: value.endswith("Z"),
-        lambda _schema: "a UTC timestamp ending in Z",
+        lambda schema, value: value.endswith("Z") and _matches_own_pattern(schema, value),
+        lambda schema: (
+            "a UTC timestamp ending in Z"
+            + (f" matching {schema['pattern']}" if schema.get("pattern") else "")
+        ),
     )
+
+
+def _matches_own_pattern(schema: Mapping[str, Any], value: str) -> bool:
+    pattern = schema.get("pattern")
+    return not isinstance(pattern, str) or re.search(pattern, value) is not None
 
 
 def dates_without_time(view: ResponseView) -> tuple[int, list[str]]:

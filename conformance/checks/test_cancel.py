@@ -257,3 +257,17 @@ def test_a_cancelled_order_carries_cancelled_at(
         f"expected updated_at at or after cancelled_at {cancelled_at}, got {updated_at!r} "
         f"({read.describe()})"
     )
+
+
+@requirement("CAN-010")
+def test_a_body_sent_with_cancel_is_ignored(api: ApiClient, factory: TestData, run_id: str) -> None:
+    """Cancels one order with `{}` (what a generic client sends on every POST) and another with
+    a `reason`: cancel declares no body, so each is answered 200 cancelled as without one."""
+    for body in ({}, {"reason": "customer changed their mind"}):
+        order = new_order(api, factory, run_id)
+        resp = api.request("POST", f"/orders/{order['id']}/cancel", json=body)
+        status = (resp.json or {}).get("status") if isinstance(resp.json, dict) else None
+        assert resp.status == 200 and status == "cancelled", (
+            f"expected 200 cancelled for a cancel sent with the body {body} (ignored), got "
+            f"{resp.status} {error_code(resp)!r} ({resp.describe()})"
+        )

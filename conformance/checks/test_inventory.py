@@ -284,3 +284,25 @@ def test_new_stock_allocates_backorders_oldest_first(api: Any, factory: Any, dri
         f"expected the older order received and the newer backordered after stock rose to 3, "
         f"got {got} (orders {older['id']}, {newer['id']})"
     )
+
+
+@requirement("INV-013")
+def test_a_sold_out_sku_stays_listed_at_zero(api: Any, factory: Any, driver: Any) -> None:
+    """2 on hand, an order of 2 shipped; another SKU counted down to 0: each stays in
+    GET /inventory?sku=... with on_hand 0 and available 0, and a poll from the updated_at it had
+    before (updated_since) brings it back with the 0 (the ERP learns the sell-out)."""
+    (warehouse,) = warehouses(factory, 1)
+    shipped_out = factory.sku(stock={warehouse: 2})
+    counted_out = factory.sku(stock={warehouse: 3})
+    order = order_for(factory, shipped_out, warehouse, 2)
+    before = {sku: Stock(api, sku).updated_at for sku in (shipped_out, counted_out)}
+    driver.ship(order["id"])
+    driver.set_stock(counted_out, warehouse, 0)
+    for sku, how in ((shipped_out, "its last units shipped"), (counted_out, "counted to 0")):
+        for params in ({}, {"updated_since": before[sku]}):
+            expect(
+                Stock(api, sku, params),
+                warehouse,
+                {"on_hand": 0, "available": 0},
+                f"after {how} (GET /inventory with sku and {params or 'no other filter'})",
+            )

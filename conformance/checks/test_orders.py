@@ -183,14 +183,17 @@ def test_list_filters_by_status(api: ApiClient, factory: TestData, run_id: str) 
 
 @requirement("ORD-006")
 def test_unknown_order_id_is_404_with_the_error_envelope(api: ApiClient, run_id: str) -> None:
-    """Reads, amends and cancels an order id that was never issued: each gets 404 not_found."""
+    """Reads, amends and cancels an order id that was never issued: each gets 404 not_found,
+    the PATCH also with a stale If-Match (existence comes before the precondition: never 428,
+    412 or 409 for an id that does not exist)."""
     path = f"/orders/ord_unknown_{new_key(run_id)}"
-    for method, suffix, body in (
-        ("GET", "", None),
-        ("PATCH", "", {"packing_note": "x"}),
-        ("POST", "/cancel", None),
+    for method, suffix, body, headers in (
+        ("GET", "", None, {}),
+        ("PATCH", "", {"packing_note": "x"}, {}),
+        ("PATCH", "", {"packing_note": "x"}, {"If-Match": '"1"'}),
+        ("POST", "/cancel", None, {}),
     ):
-        resp = api.request(method, path + suffix, json=body)
+        resp = api.request(method, path + suffix, json=body, headers=headers)
         assert resp.status == 404, (
             f"expected 404 for an unknown order id, got {resp.status} ({resp.describe()})"
         )

@@ -318,10 +318,24 @@ def test_updated_since_filters_out_older_rows(scenario: Scenario) -> None:
         )
 
 
+def _cursor_repeats(walk: Walk) -> str | None:
+    """Why a page of the walk cannot be told from a stuck walk: its next_cursor is the very
+    cursor it was asked with (an empty page with has_more true is allowed, PAG-008, as long as
+    its cursor moves on)."""
+    for number, (asked, page) in enumerate(pairwise(walk.pages), start=2):
+        if page.has_more is True and page.next_cursor == asked.next_cursor:
+            return (
+                f"expected a next_cursor other than the cursor sent on page {number} "
+                f"({len(page.rows)} rows, has_more true), got the same one back: a client "
+                f"cannot tell the walk from a stuck one ({page.response.describe()})"
+            )
+    return None
+
+
 @requirement("PAG-008")
 def test_pages_respect_limit(scenario: Scenario) -> None:
-    """No page holds more rows than `limit` (fewer is allowed), and no page is empty while
-    has_more is true (a client would loop on nothing)."""
+    """No page holds more rows than `limit` (fewer, even none, is allowed while has_more is
+    true), and no page hands back the cursor it was asked with (the walk must move on)."""
     _require_pages(scenario)
     limit = scenario.walk.limit
     assert limit is not None, "the scenario's walk sends a limit"
@@ -330,10 +344,8 @@ def test_pages_respect_limit(scenario: Scenario) -> None:
             f"expected at most {scenario.walk.limit} rows on page {number}, got {len(page.rows)} "
             f"({page.response.describe()})"
         )
-        assert page.rows or page.has_more is not True, (
-            f"expected rows on a page with has_more true, got an empty page {number} "
-            f"({page.response.describe()})"
-        )
+    stuck = _cursor_repeats(scenario.walk)
+    assert stuck is None, f"{stuck} ({scenario.walk.describe()})"
 
 
 def _first_cursor(scn: Scenario) -> str:
@@ -543,11 +555,13 @@ def test_reference_lists_are_ordered_by_id(reference_walk: Walk) -> None:
 
 @requirement("PAG-008")
 def test_reference_list_pages_respect_limit(reference_walk: Walk) -> None:
-    """limit=1 on /warehouses and /shipping-methods: at most one row per page, none empty while
-    has_more is true."""
+    """limit=1 on /warehouses and /shipping-methods: at most one row per page, and no page
+    hands back the cursor it was asked with."""
     assert reference_walk.error is None, reference_walk.error
     for number, page in enumerate(reference_walk.pages, start=1):
-        assert len(page.rows) <= 1 and (page.rows or page.has_more is not True), (
-            f"expected 1 row per page (0 only on a last page), got {len(page.rows)} with "
-            f"has_more={page.has_more!r} on page {number} ({page.response.describe()})"
+        assert len(page.rows) <= 1, (
+            f"expected at most 1 row per page, got {len(page.rows)} on page {number} "
+            f"({page.response.describe()})"
         )
+    stuck = _cursor_repeats(reference_walk)
+    assert stuck is None, f"{stuck} ({reference_walk.describe()})"

@@ -1,7 +1,10 @@
 """SQLite storage: one durable file, WAL mode, one writer at a time.
 
 Why this shape (decisions 16-17): every `updated_at` is stamped inside the write transaction while
-the single writer lock is held, from a clock that is strictly increasing per table. A reader
+the single writer lock is held, from a clock that is strictly increasing per table from one
+transaction to the next. The rows one transaction writes to a table share its stamp (an order over
+four SKUs bumps them at one instant), so lists have real ties, broken by id in binary order
+(PAG-005), as on any server that stamps at commit. A reader
 therefore never sees a row whose `updated_at` is older than one it was already served, which is
 what makes `updated_since` polling and (updated_at, id) cursors skip nothing.
 
@@ -274,9 +277,13 @@ class Tx:
         self.partner = partner
         self._before_commit: dict[str, Callable[[Tx], None]] = {}
         self.changed_skus: set[str] = set()
+        self._stamps: dict[str, str] = {}
 
     def stamp(self, table: str) -> str:
-        return self.db.stamp(table)
+        """The transaction's one instant for `table`: every row it writes there shares it."""
+        if table not in self._stamps:
+            self._stamps[table] = self.db.stamp(table)
+        return self._stamps[table]
 
     def before_commit(self, name: str, hook: Callable[[Tx], None]) -> None:
         """Run `hook` once, just before commit (e.g. emit one inventory.updated per SKU)."""

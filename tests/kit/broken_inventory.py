@@ -10,6 +10,7 @@ from typing import Any
 from tests.kit.asgi import Request, Response
 from tests.kit.rewrites import (
     Middleware,
+    PageRewrite,
     ResourceRewrite,
     is_list,
 )
@@ -194,3 +195,18 @@ class BackorderSticky(ResourceRewrite):
         elif str(order.get("id")) in self.backordered and order.get("status") == "received":
             order["status"] = "backordered"
         return order
+
+
+class SoldOutRowsDropped(PageRewrite):
+    """GET /inventory lists only stock on hand (`WHERE on_hand > 0`): a warehouse entry at 0 is
+    dropped, and a SKU with no entry left disappears from the list, sell-out and all."""
+
+    paths = ("/inventory",)
+
+    def rows(self, request: Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kept = []
+        for row in rows:
+            entries = [e for e in row.get("warehouses") or [] if e.get("on_hand") != 0]
+            if entries:
+                kept.append({**row, "warehouses": entries})
+        return kept

@@ -605,6 +605,8 @@ class StaleIfMatchRefusedButApplied(OrdersMiddleware):
             if request.headers["if-match"] != f'"{current.get("version")}"':
                 fresh = request.with_header("if-match", f'"{current.get("version")}"')
                 applied = await self.call(fresh)
+                if applied.status == 404:  # an unknown order stays 404 (ORD-006)
+                    return applied
                 return error_response(applied, 409, "version_conflict")
         return await self.call(request)
 
@@ -620,6 +622,17 @@ class MissingIfMatchRefusedButApplied(OrdersMiddleware):
                 request.with_header("if-match", f'"{current.get("version")}"')
             )
             return error_response(applied, 428, "precondition_required")
+        return await self.call(request)
+
+
+class PreconditionBeforeExistence(OrdersMiddleware):
+    """Every PATCH without If-Match is refused with 428 before the order is looked up, so an
+    unknown order id gets 428 instead of 404."""
+
+    async def handle(self, request: Request) -> Response:
+        if _is_patch(request) and request.header("if-match") is None:
+            probe = await self.api(request, "GET", ORDERS)
+            return error_response(probe, 428, "precondition_required", field="If-Match")
         return await self.call(request)
 
 
@@ -829,3 +842,13 @@ class CancelKeepsStock(_CancelMiddleware):
                         }
                         await self.api(request, "POST", "/v1/sandbox/inventory", payload)
         return response
+
+
+class CancelRefusesBody(_CancelMiddleware):
+    """A cancel sent with any body (even `{}`) is refused with 400: cancel takes no body."""
+
+    async def cancel(self, request: Request, before: dict[str, Any]) -> Response:
+        if request.body.strip():
+            probe = await self.api(request, "GET", ORDERS)
+            return error_response(probe, 400, "validation_failed")
+        return await self.call(request)

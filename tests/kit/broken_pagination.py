@@ -27,6 +27,29 @@ class ExclusiveUpdatedSince(PageRewrite):
         return [r for r in rows if bound is None or parse_ts(r.get("updated_at")) != bound]
 
 
+class TextComparedUpdatedSince(PageRewrite):
+    """`updated_since` is compared as text, not as an instant: a row at "...:07.123Z" is left out
+    of a poll from "...:07Z" (the dot sorts before the Z)."""
+
+    def rows(self, request: Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        bound = request.query.get("updated_since")
+        return [r for r in rows if bound is None or str(r.get("updated_at")) >= bound]
+
+
+class CaseInsensitiveTies(PageRewrite):
+    """Inventory stamped on a 10 ms clock (ties), ties broken by SKU case-insensitively, as a
+    database with a case-insensitive collation orders them ("x-a" before "x-B")."""
+
+    paths = ("/inventory",)
+
+    def rows(self, request: Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for row in rows:
+            stamp = row.get("updated_at")
+            if isinstance(stamp, str) and re.search(r"\.\d{3}Z$", stamp):
+                row["updated_at"] = stamp[:-2] + "0Z"
+        return sorted(rows, key=lambda r: (parse_ts(r.get("updated_at")), str(r["sku"]).lower()))
+
+
 class DescendingPages(PageRewrite):
     """Each page comes newest first."""
 
@@ -51,23 +74,24 @@ class PagesOverLimit(Middleware):
         return await self.call(request)
 
 
-class EmptyPageWithMore(Middleware):
-    """The first time a cursor is used it answers an empty page that still says has_more."""
+class CursorHandedBack(Middleware):
+    """The first time a cursor is used it answers an empty page with has_more true and that very
+    cursor as next_cursor (the second use goes on): a client cannot tell it from a stuck walk."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.handed_back: set[str] = set()
 
     async def handle(self, request: Request) -> Response:
         cursor = request.query.get("cursor")
-        if is_list(request) and cursor and not cursor.startswith("empty:"):
-            response = await self.call(request.with_query(cursor=cursor))
-            if response.status == 200:
-                page = {
-                    "data": [],
-                    "pagination": {"next_cursor": "empty:" + cursor, "has_more": True},
-                }
-                return response.with_json(page)
+        if not (is_list(request) and cursor) or cursor in self.handed_back:
+            return await self.call(request)
+        response = await self.call(request)
+        if response.status != 200:
             return response
-        if cursor and cursor.startswith("empty:"):
-            request = request.with_query(cursor=cursor[len("empty:") :])
-        return await self.call(request)
+        self.handed_back.add(cursor)
+        page = {"data": [], "pagination": {"next_cursor": cursor, "has_more": True}}
+        return response.with_json(page)
 
 
 class IgnoresUpdatedSince(Middleware):
@@ -116,6 +140,43 @@ class CursorIgnoresFilters(Middleware):
         if is_list(request) and request.query.get("cursor"):
             keep = {k: v for k, v in request.query.items() if k in ("cursor", "limit")}
             request = replace(request, query=keep)
+        return await self.call(request)
+
+
+def sandbox_cursor_filters(cursor: str) -> dict[str, Any] | None:
+    """The filters a sandbox cursor carries (its payload is base64url JSON before the "."), or
+    None for a cursor that is not the sandbox's."""
+    payload = cursor.partition(".")[0]
+    try:
+        document = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return None
+    filters = document.get("f") if isinstance(document, dict) else None
+    return filters if isinstance(filters, dict) else None
+
+
+class BareCursorRefused(Middleware):
+    """A cursor sent without the filters of its walk (as the guide's client sends it) is refused
+    with 400 invalid_cursor: the server insists on the filters being repeated."""
+
+    async def handle(self, request: Request) -> Response:
+        cursor = request.query.get("cursor")
+        filters = sandbox_cursor_filters(cursor) if is_list(request) and cursor else None
+        if filters and any(name not in request.query for name in filters):
+            refused = await self.call(request.with_query(cursor=None))
+            return with_error(refused, 400, "invalid_cursor")
+        return await self.call(request)
+
+
+class CursorAcceptsAddedFilter(Middleware):
+    """A filter sent next to a cursor that its walk did not have is silently dropped (200)."""
+
+    async def handle(self, request: Request) -> Response:
+        cursor = request.query.get("cursor")
+        filters = sandbox_cursor_filters(cursor) if is_list(request) and cursor else None
+        if filters is not None:
+            keep = {"cursor", "limit", *filters}
+            request = replace(request, query={k: v for k, v in request.query.items() if k in keep})
         return await self.call(request)
 
 

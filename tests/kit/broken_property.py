@@ -90,6 +90,19 @@ def offset_timestamps(app: ASGIApp) -> ASGIApp:
     return JsonRewriter(app, rewrite)
 
 
+_MILLIS_Z = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3})Z$")
+
+
+def nanosecond_timestamps(app: ASGIApp) -> ASGIApp:
+    """Writes every millisecond UTC timestamp with nine fractional digits (`.123000000Z`): valid
+    RFC 3339, but more than the 3 to 6 digits the Timestamp pattern allows."""
+
+    def rewrite(scope: Scope, status: int, body: Any) -> tuple[int, Any]:
+        return status, _map_strings(body, lambda _key, s: _MILLIS_Z.sub(r"\g<1>000000Z", s))
+
+    return JsonRewriter(app, rewrite)
+
+
 def float_money(app: ASGIApp) -> ASGIApp:
     """Sends money amounts (`amount`, `unit_price`) as JSON numbers instead of decimal strings."""
 

@@ -43,7 +43,8 @@ CASES = [
     Broken(broken.FingerprintsRawBytes, "IDEM-003"),
     Broken(broken.KeyReuseReplaysFirstOrder, "IDEM-004"),
     Broken(broken.RacingCreatesDuplicate, "IDEM-005"),
-    Broken(broken.ForgetsKeysAfterOneSecond, "IDEM-006"),
+    # On a loaded machine a burst of concurrent duplicates outlasts the 1 s memory too.
+    Broken(broken.ForgetsKeysAfterOneSecond, "IDEM-006", ("IDEM-005",)),
     Broken(broken.ReferenceReuseCreatesSecondOrder, "IDEM-007"),
     Broken(broken.QuotedKeyRefused, "IDEM-008"),
     Broken(broken.KeyCharsetTooNarrow, "IDEM-008"),
@@ -60,6 +61,7 @@ CASES = [
     Broken(broken.IgnoresReferenceFilter, "ORD-004"),
     Broken(broken.IgnoresStatusFilter, "ORD-005"),
     Broken(broken.UnknownOrderWithoutEnvelope, "ORD-006"),
+    Broken(broken.PreconditionBeforeExistence, "ORD-006"),
     Broken(broken.MissingShipToAccepted, "ORD-007"),
     Broken(broken.QuantityZeroAccepted, "ORD-008"),
     Broken(broken.UnknownWarehouseWithoutField, "ORD-009"),
@@ -89,12 +91,14 @@ CASES = [
     Broken(broken.OnHoldAmendRefused, "AMD-011"),
     # The refused warehouse change is an invalid amend too: it bumps the version as well.
     Broken(broken.InvalidAmendBumpsVersion, "AMD-012", ("AMD-008",)),
-    Broken(broken.CancelAnswersOldStatus, "CAN-001"),
+    # The cancel sent with a body reads the same old status in its answer.
+    Broken(broken.CancelAnswersOldStatus, "CAN-001", ("CAN-010",)),
     Broken(broken.SecondCancelConflicts, "CAN-002"),
     Broken(broken.OnHoldCancelRefused, "CAN-003"),
     Broken(broken.BackorderedCancelRefused, "CAN-004"),
     Broken(broken.CancelAfterPickAnswers200, "CAN-005"),
     Broken(broken.CancelAfterShipAnswers200, "CAN-006"),
+    Broken(broken.CancelRefusesBody, "CAN-010"),
     Broken(broken.CancelKeepsStock, "CAN-007"),
     Broken(broken.CancelAfterPartialShipAnswers200, "CAN-008"),
     Broken(broken.CancelledAtMissing, "CAN-009"),
@@ -109,6 +113,8 @@ NOT_WITH = {
     broken.UpdatedAtFrozen: ("CAN",),
     # The unknown-order check PATCHes without If-Match and expects 404 (ORD-006).
     broken.MissingIfMatchRefusedButApplied: ("ORD",),
+    # Every PATCH without If-Match gets 428: the amend checks would read the sandbox's 428 choice.
+    broken.PreconditionBeforeExistence: ("AMD",),
 }
 
 

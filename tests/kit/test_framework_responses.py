@@ -283,7 +283,15 @@ def test_timestamps_money_and_statuses_follow_the_schema() -> None:
         assert problems(rule, good) == []
     offset = order(updated_at="2026-07-02T09:15:00+00:00")
     bad = responses(httpx.Response(200, json=offset, headers=GOOD_HEADERS), path="/orders/ord_1")
-    assert "ending in Z at $.updated_at" in problems(zz.timestamps_in_utc_z, bad)[0]
+    [problem] = problems(zz.timestamps_in_utc_z, bad)
+    assert "ending in Z" in problem and "at $.updated_at" in problem
+    nine = order(updated_at="2026-07-02T09:15:00.123456789Z")
+    bad = responses(httpx.Response(200, json=nine, headers=GOOD_HEADERS), path="/orders/ord_1")
+    [problem] = problems(zz.timestamps_in_utc_z, bad)
+    assert "matching" in problem and "at $.updated_at" in problem
+    micro = order(updated_at="2026-07-02T09:15:00.123456Z")
+    fine = responses(httpx.Response(200, json=micro, headers=GOOD_HEADERS), path="/orders/ord_1")
+    assert problems(zz.timestamps_in_utc_z, fine) == []
     floaty = order(items=[{**order()["items"][0], "unit_price": 19.99}])
     bad = responses(httpx.Response(200, json=floaty, headers=GOOD_HEADERS), path="/orders/ord_1")
     assert (

@@ -1,8 +1,9 @@
 """No false alarms: servers making another legal choice pass the kit.
 
 Each variant of tests/kit/variants.py is the reference sandbox wrapped to make one legal choice
-(other id formats, smaller pages, unknown fields, key order, gzip, 201 replays, 412 / 428, no
-optional headers, latency, a rate limit, thousands of orders of history, two runs at once). The
+(other id formats, smaller or empty pages, microsecond timestamps, unknown fields, key order, gzip,
+201 replays, refusals not stored, 412 / 428, checks judged in another order, no optional headers,
+latency, a rate limit, thousands of orders of history, two runs at once). The
 kit runs against it exactly as a user runs it (a subprocess) and must judge it as it judges the
 reference sandbox: every requirement that passes on the sandbox passes on the variant, nothing is
 `failed`, and a `warning` only where a SHOULD the variant leaves out allows it. When the reference

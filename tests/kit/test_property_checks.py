@@ -85,6 +85,13 @@ CASES = [
         id="timestamps-with-plus-00-00",
     ),
     pytest.param(
+        broken_property.nanosecond_timestamps,
+        ("listOrders", "listInventory"),
+        "fulfillment_timestamps_end_in_z",
+        "API-003",
+        id="timestamps-with-nine-digits",
+    ),
+    pytest.param(
         broken_property.float_money,
         ("listOrders",),
         "fulfillment_money_is_decimal_string",

@@ -193,6 +193,26 @@ class SmallerPages(Variant):
         return req.with_query(limit=str(min(number, self.PAGE)))
 
 
+class EmptyPagesBetween(Variant):
+    """Every cursor's first page is empty with has_more true and a new cursor, as a server that
+    filters after paging (or stops at a scan budget) serves: PAG-008 allows fewer rows, even
+    none, as long as the cursor moves on."""
+
+    MARK = "empty:"
+
+    async def handle(self, req: Request) -> Response:
+        cursor = req.query.get("cursor")
+        if req.method != "GET" or not cursor:
+            return await self.call(req)
+        if cursor.startswith(self.MARK):
+            return await self.call(req.with_query(cursor=cursor[len(self.MARK) :]))
+        resp = await self.call(req)  # the sandbox judges the cursor (400 invalid_cursor)
+        if resp.status != 200:
+            return resp
+        page = {"data": [], "pagination": {"next_cursor": self.MARK + cursor, "has_more": True}}
+        return resp.with_json(page)
+
+
 def _add_unknown(value: Any) -> Any:
     if isinstance(value, dict):
         out = {key: _add_unknown(item) for key, item in value.items()}
@@ -251,6 +271,21 @@ class Latency(Variant):
         return resp
 
 
+MILLIS_Z = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3})Z$")
+
+
+class MicrosecondTimestamps(Variant):
+    """Every timestamp is served with microseconds (`.123000Z`), as a server keeping
+    microseconds does; clients echo them back unchanged as updated_since."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        return rewrite_json(resp, lambda payload: walk_strings(payload, _micros))
+
+
+def _micros(text: str) -> str:
+    return MILLIS_Z.sub(r"\g<1>000Z", text)
+
+
 # -- idempotency ----------------------------------------------------------------------------------
 def _is_create(req: Request) -> bool:
     return req.method == "POST" and req.header("idempotency-key") is not None
@@ -262,6 +297,31 @@ class Replay201(Variant):
     def response(self, req: Request, resp: Response) -> Response:
         if _is_create(req) and resp.status == 200 and resp.header("idempotent-replayed") == "true":
             return Response(201, resp.headers, resp.body)
+        return resp
+
+
+class RefusalsNotStored(Variant):
+    """A create refused with a 4xx is not stored against its key: the retry is validated afresh
+    (IDEM-011 allows it). Emulated by sending every later use of that key to the sandbox under a
+    fresh key, so the sandbox's stored refusal is never replayed."""
+
+    # Answers about the key itself, not outcomes of the request: the key keeps its meaning.
+    KEY_ANSWERS = ("idempotency_key_reused", "idempotency_key_in_use", "rate_limited")
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self._alias: dict[tuple[str, str, str], str] = {}
+
+    async def handle(self, req: Request) -> Response:
+        if not _is_create(req):
+            return await super().handle(req)
+        slot = (req.header("authorization") or "", req.path, req.header("idempotency-key") or "")
+        sent = self._alias.get(slot, slot[2])
+        resp = await self.call(req.with_header("idempotency-key", sent))
+        error = (resp.json or {}).get("error") if isinstance(resp.json, dict) else None
+        about_key = isinstance(error, dict) and error.get("field") == "Idempotency-Key"
+        if 400 <= resp.status < 500 and resp.code not in self.KEY_ANSWERS and not about_key:
+            self._alias[slot] = f"not-stored-{uuid.uuid4().hex}"
         return resp
 
 
@@ -345,6 +405,31 @@ class IfMatchRequired428(Variant):
                 "precondition_required",
                 "Send If-Match with the order's current ETag.",
                 field="If-Match",
+            )
+        return await super().handle(req)
+
+
+class ExistenceAndStateFirst(Variant):
+    """A PATCH looks the order up before anything else: an unknown order is 404 whatever the
+    body, and an order past picking is 409 too_late_to_amend before its body or If-Match is
+    judged (ORD-006: after existence, the order of the checks is the server's choice)."""
+
+    AMENDABLE = ("received", "backordered", "on_hold")
+
+    async def handle(self, req: Request) -> Response:
+        if not (req.method == "PATCH" and ORDER_PATH.match(req.path)):
+            return await super().handle(req)
+        found = await self.call(replace(req, method="GET", body=b""))
+        if found.status != 200:
+            return found
+        status = (found.json or {}).get("status") if isinstance(found.json, dict) else None
+        if status not in self.AMENDABLE:
+            return error(
+                found,
+                409,
+                "too_late_to_amend",
+                f"Order is {status}; it can only be amended before picking.",
+                order_status=status,
             )
         return await super().handle(req)
 
@@ -441,6 +526,18 @@ VARIANTS: list[LegalVariant] = [
         wrapped(VendorCodesInErrorsList),
     ),
     LegalVariant(
+        "empty-pages-between",
+        "every cursor first answers an empty page with has_more true and a new cursor",
+        "a server MAY return fewer rows than limit, even none, while the cursor moves on (PAG-008)",
+        wrapped(EmptyPagesBetween),
+    ),
+    LegalVariant(
+        "microsecond-timestamps",
+        "every timestamp carries six fractional digits (microseconds)",
+        "the Timestamp pattern allows no fraction or 3 to 6 digits (API-003, PAG-015)",
+        wrapped(MicrosecondTimestamps),
+    ),
+    LegalVariant(
         "extra-fields",
         "every response object carries unknown fields",
         "response objects are open; clients MUST ignore unknown fields (decision 27)",
@@ -465,6 +562,12 @@ VARIANTS: list[LegalVariant] = [
         wrapped(Replay201),
     ),
     LegalVariant(
+        "refusals-not-stored",
+        "a create refused with a 4xx is not stored: its retry is validated afresh",
+        "IDEM-011: storing a 4xx or validating the retry afresh are both conformant",
+        wrapped(RefusalsNotStored),
+    ),
+    LegalVariant(
         "no-replayed-header",
         "replays omit the optional Idempotent-Replayed header",
         "the header is optional (components/headers/Idempotent-Replayed, required: false)",
@@ -487,6 +590,12 @@ VARIANTS: list[LegalVariant] = [
         "a PATCH without If-Match gets 428 precondition_required",
         "decision 9: a PATCH without If-Match MAY be refused with 428 (RFC 6585); AMD-006",
         wrapped(IfMatchRequired428),
+    ),
+    LegalVariant(
+        "existence-and-state-first",
+        "a PATCH is judged for existence, then state, before its body and If-Match",
+        "ORD-006: after existence, body, precondition and state may be judged in any order",
+        wrapped(ExistenceAndStateFirst),
     ),
     LegalVariant(
         "no-rate-limit-headers",

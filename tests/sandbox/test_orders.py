@@ -158,3 +158,20 @@ def test_cancel_refusals_carry_the_order_status(acme: SpecClient) -> None:
         "already_shipped",
         "shipped",
     )
+
+
+def test_a_body_on_an_operation_without_one_is_ignored(acme: SpecClient) -> None:
+    """CAN-010: cancel, pick and hold declare no body; one sent anyway changes nothing."""
+    held = acme.create_order(order_body()).json()
+    assert acme.post(f"/sandbox/orders/{held['id']}/hold", json={"why": "x"}).status_code == 200
+    picked = acme.create_order(order_body()).json()
+    assert acme.post(f"/sandbox/orders/{picked['id']}/pick", content=b"not json").status_code == 200
+    cancelled = acme.post(f"/orders/{held['id']}/cancel", json={"reason": "changed mind"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+def test_an_unknown_order_is_404_before_its_precondition(acme: SpecClient) -> None:
+    """ORD-006: existence is judged before If-Match (RFC 9110 section 13.2.1)."""
+    for headers in ({}, {"If-Match": '"1"'}):
+        r = acme.patch("/orders/ord_nope", json={"packing_note": "x"}, headers=headers)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"

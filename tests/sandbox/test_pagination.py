@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .conftest import order_body
 from .spec_client import SpecClient
 
@@ -36,6 +38,15 @@ def test_updated_since_accepts_any_offset(acme: SpecClient) -> None:
     assert acme.get("/orders", params={"updated_since": "yesterday"}).status_code == 400
 
 
+def test_updated_since_is_an_instant_at_any_precision(acme: SpecClient) -> None:
+    """PAG-019: the served stamp echoed back, padded to 9 digits or cut to the second selects it."""
+    stamp = acme.create_order(order_body()).json()["updated_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp)
+    for bound in (stamp, stamp[:-1] + "000000Z", stamp[:19] + "Z", stamp[:21] + "Z"):
+        r = acme.get("/orders", params={"updated_since": bound})
+        assert r.status_code == 200 and len(r.json()["data"]) == 1, bound
+
+
 def test_limit_bounds(acme: SpecClient) -> None:
     for _ in range(3):
         acme.create_order(order_body())
@@ -54,7 +65,12 @@ def test_cursor_carries_its_filters(acme: SpecClient) -> None:
     same = acme.get("/orders", params={"limit": 1, "status": "received", "cursor": cursor})
     assert same.status_code == 200
     omitted = acme.get("/orders", params={"limit": 1, "cursor": cursor})
-    assert omitted.status_code == 200
+    assert omitted.status_code == 200  # a cursor sent alone keeps its walk's filters (PAG-018)
+    assert omitted.json()["data"] == same.json()["data"]
+    bare = acme.get("/orders", params={"cursor": cursor})  # limit too: the default page
+    assert [o["status"] for o in bare.json()["data"]] == ["received", "received"]
+    added = acme.get("/orders", params={"limit": 1, "order_number": "X", "cursor": cursor})
+    assert added.status_code == 400 and added.json()["error"]["code"] == "invalid_cursor"
     other = acme.get("/orders", params={"limit": 1, "status": "shipped", "cursor": cursor})
     assert other.status_code == 400 and other.json()["error"]["code"] == "invalid_cursor"
     tampered = cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")

@@ -133,3 +133,15 @@ def test_pick_and_hold_transitions(acme: SpecClient) -> None:
     assert acme.post(f"/sandbox/orders/{oid}/pick").json()["status"] == "processing"
     r = acme.post(f"/sandbox/orders/{oid}/pick")
     assert r.status_code == 409 and r.json()["error"]["order_status"] == "processing"
+
+
+def test_a_sold_out_sku_stays_listed_at_zero(acme: SpecClient) -> None:
+    """INV-013: the last units shipped leave the row listed at 0, with a newer updated_at."""
+    sku = new_sku(acme, {"wh_syd_1": 2})
+    order = acme.create_order(order_body(items=[{"sku": sku, "quantity": 2}])).json()
+    before = stock_of(acme, sku)["updated_at"]
+    acme.post(f"/sandbox/orders/{order['id']}/ship")
+    polled = acme.get("/inventory", params={"sku": sku, "updated_since": before}).json()["data"]
+    [entry] = polled[0]["warehouses"]
+    assert (entry["on_hand"], entry["available"]) == (0, 0)
+    assert polled[0]["updated_at"] > before
