@@ -45,9 +45,10 @@ PLENTY, SCARCE = 40, 3
 # A failing run is shrunk; past this many steps in all the remaining candidates are rejected
 # (not run), so a failure costs a bounded time on a slow target.
 SHRINK_FACTOR = 6
-# On a slow or rate-limited target the steps are bounded by time too: no example starts after
-# this many seconds (per step of the budget, at least MIN_SECONDS).
-SECONDS_PER_STEP, MIN_SECONDS = 0.3, 45.0
+# On a slow or rate-limited target the steps are bounded by time too: past this many seconds
+# (per step of the budget, at least MIN_SECONDS) the remaining steps change the model alone; and
+# a shrink stops making requests SHRINK_SECONDS after the first failure.
+SECONDS_PER_STEP, MIN_SECONDS, SHRINK_SECONDS = 1.0, 120.0, 60.0
 # A reproduction must fit the report's message: bodies are cut to an excerpt (the evidence items
 # carry the last exchanges whole), and so is the finding itself.
 MAX_BODY = 100
@@ -99,9 +100,12 @@ class ModelRun:
     failure: ModelMismatch | None = None
     started: float = field(default_factory=time.monotonic)
     failure_steps: int = 0
+    failed_at: float = 0.0
 
     def record(self, mismatch: ModelMismatch, steps: int) -> None:
         """Keeps the disagreement of the shortest sequence seen (Hypothesis shrinks towards it)."""
+        if self.failure is None:
+            self.failed_at = time.monotonic()
         if self.failure is None or steps < self.failure_steps:
             self.failure, self.failure_steps = mismatch, steps
 
@@ -109,9 +113,10 @@ class ModelRun:
     def exhausted(self) -> bool:
         """No more examples: the step budget (times SHRINK_FACTOR, so a failure can shrink) or
         the time budget is spent."""
-        seconds = max(MIN_SECONDS, self.budget * SECONDS_PER_STEP)
-        late = time.monotonic() - self.started > seconds
-        return late or self.steps >= self.budget * SHRINK_FACTOR
+        now = time.monotonic()
+        late = now - self.started > max(MIN_SECONDS, self.budget * SECONDS_PER_STEP)
+        shrunk_enough = self.failure is not None and now - self.failed_at > SHRINK_SECONDS
+        return late or shrunk_enough or self.steps >= self.budget * SHRINK_FACTOR
 
     def as_dict(self) -> dict[str, Any]:
         return {

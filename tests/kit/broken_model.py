@@ -137,25 +137,6 @@ class ReplayAllocatesTwice(StockLedger):
         return response
 
 
-class AmendOnHoldKeepsAllocation(StockLedger):
-    """Amending the lines of an order on hold does not re-allocate: the old quantities stay
-    reserved (a received order's amend does, which is the case the scenario check tries)."""
-
-    async def event(self, request: Request) -> Response:
-        match = ORDER_ACTION.fullmatch(request.path)
-        payload = request.json if isinstance(request.json, dict) else {}
-        if request.method != "PATCH" or match is None or "items" not in payload:
-            return await self.call(request)
-        before = (await self.api(request, "GET", request.path)).json or {}
-        response = await self.call(request)
-        if response.status == 200 and before.get("status") == "on_hold":
-            after = response.json if isinstance(response.json, dict) else {}
-            warehouse = before.get("warehouse_id")
-            self.book(warehouse, units(before), +1)
-            self.book(warehouse, units(after), -1)
-        return response
-
-
 class EmbeddedShipmentsStale(Middleware):
     """An order embeds each shipment as it was first shipped: later status changes and voids
     show on GET /shipments but never in the order's `shipments`."""
@@ -374,7 +355,6 @@ SERVERS = (
     VoidLosesAllocation,
     HoldReleasesAllocation,
     ReplayAllocatesTwice,
-    AmendOnHoldKeepsAllocation,
     EmbeddedShipmentsStale,
     ListedOrderLagsOneShipment,
     PickKeepsOrderStamp,
