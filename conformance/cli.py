@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int)
     demo.add_argument("--only", action="append", default=[], metavar="ID", help=OPTIONS["only"])
     demo.add_argument("--no-property-based", action="store_true", help=OPTIONS["no-property-based"])
+    demo.add_argument("--model-steps", metavar="N", help=OPTIONS["model-steps"])
+    demo.add_argument("--no-model-based", action="store_true", help=OPTIONS["no-model-based"])
     return parser
 
 
@@ -81,6 +83,8 @@ def _common(run: argparse.ArgumentParser) -> None:
     run.add_argument("--timeout", help=OPTIONS["timeout"])
     run.add_argument("--only", action="append", default=[], metavar="ID", help=OPTIONS["only"])
     run.add_argument("--no-property-based", action="store_true", help=OPTIONS["no-property-based"])
+    run.add_argument("--model-steps", metavar="N", help=OPTIONS["model-steps"])
+    run.add_argument("--no-model-based", action="store_true", help=OPTIONS["no-model-based"])
     run.add_argument("--webhook-listen", metavar="HOST:PORT", help=OPTIONS["webhook-listen"])
     run.add_argument("--webhook-url", metavar="URL", help=OPTIONS["webhook-url"])
     run.add_argument("--webhook-timeout", metavar="SECONDS", help=OPTIONS["webhook-timeout"])
@@ -383,6 +387,8 @@ def command_demo(args: argparse.Namespace) -> int:
                 "seed": args.seed,
                 "only": args.only,
                 "no-property-based": args.no_property_based or None,
+                "model-steps": args.model_steps,
+                "no-model-based": args.no_model_based or None,
                 "report-json": str(out / "report.json"),
                 "report-html": str(out / "report.html"),
             }

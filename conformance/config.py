@@ -35,6 +35,8 @@ __all__ = [
 ENV_PREFIX = "CONFORMANCE_"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RPS: float | None = None
+# Steps of the model-based phase: about 10 s against the bundled sandbox (bench/bench_model.py).
+DEFAULT_MODEL_STEPS = 200
 
 # Option name (without the `--conformance-` prefix) -> help. The CLI, the plugin and the env
 # variables (CONFORMANCE_BASE_URL, ...) all derive from this one table.
@@ -44,13 +46,15 @@ OPTIONS: dict[str, str] = {
     "second-token": "a second partner's token: enables the security profile",
     "profile": "a claimed profile (repeatable; 'all' = every profile); default core",
     "driver": "sandbox (default) or module:Class, the warehouse-side driver",
-    "seed": "seed for the property-based part (default: random, printed)",
+    "seed": "seed for the property-based and model-based parts (default: random, printed)",
     "max-rps": "cap on requests per second (default: no cap)",
     "timeout": f"seconds before a request times out (default {DEFAULT_TIMEOUT:g})",
     "report-json": "write the JSON report here",
     "report-html": "write the HTML certificate here",
     "only": "run only the checks citing this requirement id (repeatable)",
     "no-property-based": "skip the Schemathesis checks",
+    "model-steps": f"steps of the model-based phase (default {DEFAULT_MODEL_STEPS}; 0 skips it)",
+    "no-model-based": "skip the model-based phase (its requirements are not exercised)",
     "run-id": "tag for everything this run creates (default: random)",
     "webhook-listen": "HOST:PORT the kit's webhook receiver binds to (default 127.0.0.1:0)",
     "webhook-url": "the public URL the target must deliver webhooks to (a tunnel, a routable"
@@ -62,7 +66,7 @@ OPTIONS: dict[str, str] = {
     "verbose": "print full tracebacks of failing checks",
 }
 REPEATABLE = ("profile", "only")
-FLAGS = ("no-property-based", "probe-rate-limit", "verbose")
+FLAGS = ("no-property-based", "no-model-based", "probe-rate-limit", "verbose")
 
 
 class ConfigError(KitError, ValueError):
@@ -173,6 +177,7 @@ class Config:
     report_html: str | None = None
     only: tuple[str, ...] = ()
     property_based: bool = True
+    model_steps: int = DEFAULT_MODEL_STEPS
     webhook_listen: str | None = None
     webhook_url: str | None = None
     webhook_timeout: float | None = None
@@ -182,7 +187,7 @@ class Config:
     @property
     def partial(self) -> bool:
         """A run that left checks out on purpose: its verdict is `partial`, not a certificate."""
-        return bool(self.only) or not self.property_based
+        return bool(self.only) or not self.property_based or self.model_steps == 0
 
     @classmethod
     def from_sources(
@@ -217,12 +222,16 @@ class Config:
         seed_raw = value("seed")
         max_rps_raw = value("max-rps")
         timeout_raw = value("timeout")
+        steps_raw = value("model-steps")
         try:
             seed = int(seed_raw) if seed_raw is not None else secrets.randbelow(2**31)
         except ValueError:
             raise ConfigError(f"the seed {seed_raw!r} is not an integer") from None
         max_rps = _positive("max-rps", max_rps_raw) if max_rps_raw is not None else None
         timeout = _positive("timeout", timeout_raw) if timeout_raw is not None else DEFAULT_TIMEOUT
+        model_steps = _steps(steps_raw) if steps_raw is not None else DEFAULT_MODEL_STEPS
+        if _flag(value("no-model-based")):
+            model_steps = 0
         profiles = resolve_profiles(value("profile"), second_token=second_token)
         check_webhook_options(value("webhook-listen"), value("webhook-url"))
         webhook_timeout_raw = value("webhook-timeout")
@@ -245,6 +254,7 @@ class Config:
             report_html=value("report-html"),
             only=check_only(value("only"), profiles),
             property_based=not _flag(value("no-property-based")),
+            model_steps=model_steps,
             webhook_listen=value("webhook-listen") or None,
             webhook_url=value("webhook-url") or None,
             webhook_timeout=webhook_timeout,
@@ -273,6 +283,7 @@ class Config:
             "report-html": self.report_html,
             "only": ",".join(self.only) or None,
             "no-property-based": None if self.property_based else "1",
+            "model-steps": str(self.model_steps),
             "webhook-listen": self.webhook_listen,
             "webhook-url": self.webhook_url,
             "webhook-timeout": None if self.webhook_timeout is None else str(self.webhook_timeout),
@@ -288,6 +299,16 @@ def _flag(raw: Any) -> bool:
     if isinstance(raw, str):
         return raw.strip().lower() not in ("", "0", "false", "no")
     return bool(raw)
+
+
+def _steps(raw: Any) -> int:
+    try:
+        steps = int(str(raw))
+    except ValueError:
+        raise ConfigError(f"--model-steps {raw!r} is not a whole number") from None
+    if steps < 0:
+        raise ConfigError(f"--model-steps must be 0 or more, got {raw!r}")
+    return steps
 
 
 def _positive(name: str, raw: Any) -> float:

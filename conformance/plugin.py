@@ -172,6 +172,11 @@ class ConformanceRun:
         self.cleanup: Cleanup | None = None
         self.item_area: dict[str, str] = {}
         self.progress: Any = None  # conformance.reports.progress.Progress, in the CLI's output
+        # What a phase reports about itself beyond its checks (the model-based phase: steps,
+        # examples, seed), keyed by phase; the JSON report's `phases`.
+        self.phases: dict[str, Any] = {
+            "model_based": {"ran": False, "seed": config.seed, "steps": 0},
+        }
         self._own: list[ApiResponse] = []
         # The property-based phase runs partly in a subprocess: it tags what it creates with this.
         os.environ[RUN_ID_ENV] = config.run_id
@@ -374,6 +379,7 @@ class ConformanceRun:
             requests_made=self.requests_made,
         )
         self.report["cleanup"] = self.cleanup.as_dict()
+        self.report["phases"] = redaction.scrub_data(dict(self.phases))
         # Exchanges past the recording cap: the cross-cutting response rules did not see them.
         dropped = self.http.dropped_records if self.http is not None else 0
         self.report["recorded_exchanges_dropped"] = dropped

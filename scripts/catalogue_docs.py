@@ -169,6 +169,18 @@ def render() -> str:
         "",
         f"Spec version {fulfillment_spec.spec_version()}.",
         "",
+        "Three kinds of checks judge the requirements: scenario checks (conformance/checks), the"
+        " Schemathesis phase (`test_property_based`, off with `--no-property-based`) and the"
+        " model-based phase (`test_model_based`, `--model-steps N`, off with `--no-model-based`)."
+        " The model-based phase drives the target and an executable model of the contract"
+        " (conformance/model) side by side through random sequences of operations (create,"
+        " replayed create, amend, cancel, hold, pick, ship in one or several parcels, carrier"
+        " updates, void, stock changes), seeded by `--seed`, and after every step compares the"
+        " touched orders (standalone, listed, polled), their shipments (standalone and embedded)"
+        " and the stock of the run's SKUs with the model; a disagreement is shrunk to the"
+        " shortest sequence, printed as numbered requests with their answers. Its figures (steps,"
+        " examples, seconds, seed) are the JSON report's `phases.model_based`.",
+        "",
         "## The requirement catalogue",
         "",
         "| id | level | profile | title | testable | checks |",

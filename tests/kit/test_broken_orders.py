@@ -104,7 +104,9 @@ CASES = [
     Broken(broken.CancelledAtMissing, "CAN-009"),
 ]
 # One broken server also gets a full core run: no collateral damage anywhere in the kit.
-FULL_CORE = Broken(broken.CancelAfterPickAnswers200, "CAN-005")
+# A full run includes the model-based phase, which may also meet the 200 in a sequence and judge
+# it by CONS-001 (every operation answered as the transitions give): the same break.
+FULL_CORE = Broken(broken.CancelAfterPickAnswers200, "CAN-005", also=("CONS-001",))
 
 
 # Breaks whose behaviour reaches the checks of other areas, and those areas.
