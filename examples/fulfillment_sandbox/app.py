@@ -231,6 +231,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(error, _request_id(request.scope))
 
 
+INVENTORY_EVENT_CHOICES = ("every_change", "on_hand_only")
+
+
 def create_app(
     db_path: str,
     *,
@@ -238,13 +241,19 @@ def create_app(
     rate_limit_per_minute: int | None = None,
     rate_limit: RateLimit | None = None,
     webhook_retry_schedule: list[float] | None = None,
+    inventory_events: str = "every_change",
 ) -> Starlette:
     """The sandbox as an ASGI app serving the contract under `/v1`, backed by `db_path`.
 
     `rate_limit` (N per window) wins over `rate_limit_per_minute` (N per minute).
+    `inventory_events` is which stock changes fire inventory.updated, a choice the contract leaves
+    to the server: "every_change" (allocations too) or "on_hand_only".
     """
+    if inventory_events not in INVENTORY_EVENT_CHOICES:
+        raise ValueError(f"inventory_events must be one of {INVENTORY_EVENT_CHOICES}")
     partners = dict(partners) if partners else dict(DEMO_PARTNERS)
     db = Database(db_path)
+    db.inventory_events = inventory_events
     with db.write() as conn:
         row = conn.execute("SELECT value FROM meta WHERE key = 'cursor_secret'").fetchone()
         if row is None:

@@ -57,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--inventory-events",
+        choices=["every-change", "on-hand-only"],
+        default="every-change",
+        help=(
+            "which stock changes fire inventory.updated, a choice the contract leaves to the"
+            " warehouse: every change, allocations included (default), or on_hand changes only"
+        ),
+    )
+    parser.add_argument(
         "--log-level", default="info", help="log level of the server and the sandbox (default info)"
     )
     return parser
@@ -69,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     # thousands a minute behind dead subscriptions, which --log-level warning must silence).
     level = getattr(logging, args.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(args.db, partners=partners, rate_limit=args.rate_limit)
+    app = create_app(
+        args.db,
+        partners=partners,
+        rate_limit=args.rate_limit,
+        inventory_events=args.inventory_events.replace("-", "_"),
+    )
     print(
         f"fulfillment sandbox on http://{args.host}:{args.port}/v1 "
         f"(partners: {', '.join(sorted(partners))}; db: {args.db})",

@@ -68,6 +68,8 @@ def change_stock(
         (on_hand, allocated, incoming, backordered, tx.partner, sku, warehouse_id),
     )
     touch_sku(tx, sku)
+    if on_hand:
+        tx.on_hand_skus.add(sku)
 
 
 def touch_sku(tx: Tx, sku: str) -> None:
@@ -80,7 +82,10 @@ def touch_sku(tx: Tx, sku: str) -> None:
 
 
 def _emit_inventory_events(tx: Tx) -> None:
-    for sku in sorted(tx.changed_skus):
+    changed = tx.changed_skus
+    if tx.db.inventory_events == "on_hand_only":
+        changed = changed & tx.on_hand_skus  # allocation-only changes fire nothing
+    for sku in sorted(changed):
         item = render_item(tx.conn, tx.partner, sku)
         if item is not None:
             webhooks.emit(tx, "inventory.updated", item)

@@ -181,6 +181,9 @@ class Database:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        # Which stock changes fire inventory.updated: the contract leaves it to the server
+        # (every change, or on_hand changes only); the sandbox can make either choice.
+        self.inventory_events = "every_change"
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._last_ms: dict[str, int] = {}
@@ -277,6 +280,7 @@ class Tx:
         self.partner = partner
         self._before_commit: dict[str, Callable[[Tx], None]] = {}
         self.changed_skus: set[str] = set()
+        self.on_hand_skus: set[str] = set()  # the changed SKUs whose on_hand moved
         self._stamps: dict[str, str] = {}
 
     def stamp(self, table: str) -> str:
@@ -293,6 +297,7 @@ class Tx:
         """Forget pending hooks after a rollback to a savepoint."""
         self._before_commit.clear()
         self.changed_skus.clear()
+        self.on_hand_skus.clear()
 
     def finish(self) -> None:
         while self._before_commit:

@@ -134,8 +134,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def build_legal(db_path: str, _members: Sequence[Broken]) -> Any:
-    """Legal choices the rotation checks must accept: the old secret's v1 first, a 72 h window."""
-    app = sandbox.create_app(db_path)
+    """Legal choices the webhook checks must accept: the old secret's v1 first, a 72 h window,
+    and inventory.updated for on_hand changes only (never for an allocation)."""
+    app = sandbox.create_app(db_path, inventory_events="on_hand_only")
     broken.install(app, [broken.OldSignatureFirst])
     return broken.LongerRotationOverlap(app)
 
@@ -157,8 +158,9 @@ def test_healthy_sandbox_passes_every_webhooks_id(runs: dict[str, Any]) -> None:
 
 
 def test_legal_rotation_choices_pass(runs: dict[str, Any]) -> None:
-    """A server that puts the previous secret's v1 first and keeps it for 72 hours passes every
-    webhooks id the healthy sandbox passes (no false alarm on WHK-023, WHK-025, WHK-026)."""
+    """A server that puts the previous secret's v1 first, keeps it for 72 hours and fires
+    inventory.updated only when on_hand moves passes every webhooks id the healthy sandbox passes
+    (no false alarm on WHK-023, WHK-025, WHK-026, nor on the inventory events)."""
     gallery.assert_all_passed(
         runs["legal"], [rid for rid in webhook_ids() if rid != "WHK-017"], "WHK"
     )

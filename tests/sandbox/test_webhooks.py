@@ -188,6 +188,30 @@ def test_events_follow_the_changes_that_cause_them(acme: SpecClient, receiver) -
         assert not list(validator.iter_errors(event))
 
 
+def test_inventory_events_on_hand_only_skip_allocation_changes(
+    sandbox_factory: Callable[..., str], receiver
+) -> None:
+    """The other legal choice (issue 16, place 10): only on_hand changes fire inventory.updated;
+    the order's allocation and its release by the cancel fire none."""
+    recv, url = receiver
+    with SpecClient(sandbox_factory(inventory_events="on_hand_only"), ACME) as acme:
+        _subscribe(acme, url, ["inventory.updated"])
+        sku = new_sku(acme, {"wh_syd_1": 4})
+        order = acme.create_order(order_body(items=[{"sku": sku, "quantity": 1}])).json()
+        acme.post(f"/orders/{order['id']}/cancel")
+        acme.post(
+            "/sandbox/inventory-adjustments",
+            json={"sku": sku, "warehouse_id": "wh_syd_1", "quantity_delta": 2, "reason": "found"},
+        )
+        deliveries = recv.wait_for(2)
+        time.sleep(0.5)  # nothing more may arrive
+    assert len(recv.received) == 2, [json.loads(body) for _h, body in recv.received]
+    on_hand = [
+        json.loads(body)["data"]["warehouses"][0]["on_hand"] for _headers, body in deliveries
+    ]
+    assert on_hand == [4, 6]  # set stock, adjust
+
+
 def test_retry_now_sends_pending_deliveries(sandbox_factory, receiver) -> None:
     recv, url = receiver
     recv.statuses = [503]
