@@ -41,9 +41,14 @@ def load_openapi() -> dict[str, Any]:
     return document
 
 
-@cache
 def _load_catalogue() -> dict[str, Any]:
-    with REQUIREMENTS_PATH.open(encoding="utf-8") as handle:
+    # By path, read when called: a test may point REQUIREMENTS_PATH at another catalogue.
+    return _parse_catalogue(REQUIREMENTS_PATH)
+
+
+@cache
+def _parse_catalogue(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
         catalogue: dict[str, Any] = yaml.load(handle, Loader=_SafeLoader)
     return catalogue
 

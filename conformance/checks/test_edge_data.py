@@ -84,7 +84,11 @@ def edited(body: Any, schema: dict[str, Any], edit: Edit) -> Any:
 
 def with_text(text: str) -> Edit:
     def edit(name: str, prop: dict[str, Any], value: Any) -> Any:
-        return f"{text} ({name})" if is_free_text(name, prop) else value
+        if not is_free_text(name, prop):
+            return value
+        # Within the property's own limit (code points, as JSON Schema counts), so the request
+        # stays schema-valid: a refusal then can only be over-validation.
+        return f"{text} ({name})"[: prop.get("maxLength")]
 
     return edit
 
