@@ -29,6 +29,10 @@ ASTRAL_TEXT = "Happy birthday 🎂🎉 𠜎"
 # reference, a shipping method name resolved to a method) or a phone / postcode a carrier reads:
 # free text goes everywhere else.
 NOT_FREE_TEXT = ("order_number", "reference", "sku", "shipping_method", "phone", "postcode")
+# Identifiers the order itself introduces (unique, so a longer one is still fresh): stretched to
+# their bound like free text. Every other identifier names existing data (a warehouse, a SKU, a
+# method) and a longer one would be refused for a data-dependent reason, not over-validation.
+FRESH_IDENTIFIERS = ("order_number", "reference")
 
 
 def order_schema() -> dict[str, Any]:
@@ -94,10 +98,12 @@ def with_text(text: str) -> Edit:
 
 
 def at_bounds(name: str, prop: dict[str, Any], value: Any) -> Any:
-    """Strings at exactly maxLength, integers at their maximum, numbers whole-valued floats."""
+    """Free-text strings and the order's own identifiers at exactly maxLength, integers at their
+    maximum, numbers whole-valued floats."""
     if value is ...:
         return value
-    if "string" in types(prop) and isinstance(value, str) and "maxLength" in prop:
+    stretchable = is_free_text(name, prop) or name in FRESH_IDENTIFIERS
+    if "string" in types(prop) and isinstance(value, str) and "maxLength" in prop and stretchable:
         return (value * prop["maxLength"])[: prop["maxLength"]]
     if "integer" in types(prop) and "maximum" in prop and not isinstance(value, bool):
         return prop["maximum"]
