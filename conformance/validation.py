@@ -21,7 +21,7 @@ from referencing.jsonschema import DRAFT202012
 from conformance import refs
 from conformance.http import ApiResponse, OperationIndex
 
-__all__ = ["SPEC_URI", "Problem", "SpecValidator", "json_path"]
+__all__ = ["SPEC_URI", "Problem", "SpecValidator", "json_path", "pointer_token"]
 
 SPEC_URI = "urn:fulfillment-spec:openapi"
 MAX_ERRORS = 3
@@ -47,7 +47,8 @@ def json_path(path: Any) -> str:
     return out
 
 
-def _escape(token: str) -> str:
+def pointer_token(token: str) -> str:
+    """`token` escaped for a JSON pointer (RFC 6901)."""
     return token.replace("~", "~0").replace("/", "~1")
 
 
@@ -82,10 +83,10 @@ class SpecValidator:
         if operation is None:
             return None
         responses = operation.get("responses") or {}
-        base = f"/paths/{_escape(template)}/{method.lower()}/responses"
+        base = f"/paths/{pointer_token(template)}/{method.lower()}/responses"
         for key in (str(status), f"{status // 100}XX", f"{status // 100}xx", "default"):
             if key in responses:
-                node, pointer = self._deref(responses[key], f"{base}/{_escape(key)}")
+                node, pointer = self._deref(responses[key], f"{base}/{pointer_token(key)}")
                 if isinstance(node, Mapping):
                     return node, pointer
         return None
@@ -106,11 +107,16 @@ class SpecValidator:
             self._validators[pointer] = validator
         return validator
 
+    def is_valid_at(self, pointer: str, instance: Any) -> bool:
+        """Whether `instance` is valid against the schema at `pointer` in the spec."""
+        return bool(self._validator(pointer).is_valid(instance))
+
     def validate_component(self, instance: Any, name: str) -> list[str]:
         """Each way `instance` departs from `components/schemas/<name>` (empty: valid)."""
         if name not in ((self.spec.get("components") or {}).get("schemas") or {}):
             raise KeyError(f"the spec has no schema {name!r}")
-        return self._errors(instance, f"/components/schemas/{_escape(name)}", f"schema {name}")
+        pointer = f"/components/schemas/{pointer_token(name)}"
+        return self._errors(instance, pointer, f"schema {name}")
 
     def _errors(self, instance: Any, pointer: str, what: str) -> list[str]:
         errors: list[ValidationError] = sorted(
@@ -183,7 +189,7 @@ class SpecValidator:
         media = content[media_type]
         if not isinstance(media, Mapping) or "schema" not in media:
             return []
-        schema_pointer = f"{pointer}/content/{_escape(str(media_type))}/schema"
+        schema_pointer = f"{pointer}/content/{pointer_token(str(media_type))}/schema"
         what = f"the {resp.status} schema of {resp.operation_id}"
         return [
             Problem("schema", f"{message} {where}")

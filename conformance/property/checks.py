@@ -20,12 +20,9 @@ import contextlib
 import functools
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import schemathesis
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 from schemathesis import Case, CheckContext, Response
 
 from conformance import refs
@@ -33,6 +30,7 @@ from conformance import response_rules as rules
 from conformance.http import is_rate_limited
 from conformance.property import mapping
 from conformance.response_rules import DECIMAL_PATTERN
+from conformance.validation import SpecValidator, pointer_token
 
 __all__ = [
     "DECIMAL_PATTERN",
@@ -213,49 +211,25 @@ def _body_valid(case: Case) -> bool:
     root = case.operation.schema.raw_schema
     method = case.method.lower()
     operation = (root.get("paths") or {}).get(case.operation.path, {}).get(method) or {}
-    pointer = f"/paths/{_escape(case.operation.path)}/{method}/requestBody"
+    pointer = f"/paths/{pointer_token(case.operation.path)}/{method}/requestBody"
     body, pointer = refs.follow(root, operation.get("requestBody"), pointer)
     media_type = case.media_type or "application/json"
     if not isinstance(body, Mapping) or media_type not in (body.get("content") or {}):
         return True
-    return _RequestBodies.of(root).is_valid(
-        f"{pointer}/content/{_escape(media_type)}/schema", case.body
+    return _validator_of(root).is_valid_at(
+        f"{pointer}/content/{pointer_token(media_type)}/schema", case.body
     )
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
+# One validator per spec (by identity, kept with it): the kit's own, formats included.
+_VALIDATORS: dict[int, SpecValidator] = {}
 
 
-class _RequestBodies:
-    """Compiled validators of the spec's request-body schemas, `$ref`s resolved in the spec."""
-
-    _by_spec: ClassVar[dict[int, _RequestBodies]] = {}
-
-    def __init__(self, root: Mapping[str, Any]) -> None:
-        self.root = root
-        resource = Resource.from_contents(dict(root), default_specification=DRAFT202012)
-        self.registry: Registry[Any] = Registry().with_resource(_SPEC_URI, resource)
-        self.validators: dict[str, Draft202012Validator] = {}
-
-    @classmethod
-    def of(cls, root: Mapping[str, Any]) -> _RequestBodies:
-        known = cls._by_spec.get(id(root))
-        if known is None or known.root is not root:
-            known = cls._by_spec[id(root)] = cls(root)
-        return known
-
-    def is_valid(self, pointer: str, body: Any) -> bool:
-        validator = self.validators.get(pointer)
-        if validator is None:
-            validator = Draft202012Validator(
-                {"$ref": f"{_SPEC_URI}#{pointer}"}, registry=self.registry
-            )
-            self.validators[pointer] = validator
-        return bool(validator.is_valid(body))
-
-
-_SPEC_URI = "urn:fulfillment-spec:request-bodies"
+def _validator_of(root: Mapping[str, Any]) -> SpecValidator:
+    known = _VALIDATORS.get(id(root))
+    if known is None or known.spec is not root:
+        known = _VALIDATORS[id(root)] = SpecValidator(root)
+    return known
 
 
 @schemathesis.check
