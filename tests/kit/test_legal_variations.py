@@ -3,11 +3,12 @@
 Each variant of tests/kit/variants.py is the reference sandbox wrapped to make one legal choice
 (other id formats, smaller or empty pages, microsecond timestamps, unknown fields, key order, gzip,
 201 replays, refusals not stored, 412 / 428, checks judged in another order, no optional headers,
-latency, a rate limit, thousands of orders of history, two runs at once). The
-kit runs against it exactly as a user runs it (a subprocess) and must judge it as it judges the
-reference sandbox: every requirement that passes on the sandbox passes on the variant, nothing is
-`failed`, and a `warning` only where a SHOULD the variant leaves out allows it. When the reference
-sandbox is `conformant` (exit 0), so must the variant be.
+latency, a rate limit, thousands of orders of history, two runs at once). Wrapper variants whose
+choices touch different things are served stacked (variants.STACKS: one run per stack, and each
+member's test judges that run). The kit runs against it exactly as a user runs it (a subprocess)
+and must judge it as it judges the reference sandbox: every requirement that passes on the sandbox
+passes on the variant, nothing is `failed`, and a `warning` only where a SHOULD the variant leaves
+out allows it. When the reference sandbox is `conformant` (exit 0), so must the variant be.
 
 The gallery runs with `--no-property-based` (the Schemathesis part takes minutes per run); the
 120 requests/minute and 200 ms latency runs are `slow` (the nox session `slow` runs them). The
@@ -78,9 +79,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The reference run, every wrapper variant, the sandbox with history and the two runs at
     once: each independent of the others, all started together; keyed by variant name."""
     root = tmp_path_factory.mktemp("legal")
+    served = {variant.name: variant for variant in [BASELINE, *SERVED.values()]}
     jobs: dict[str, Any] = {
-        variant.name: functools.partial(run_variant, variant, root / variant.name)
-        for variant in [BASELINE, *(param.values[0] for param in WRAPPERS)]
+        name: functools.partial(run_variant, variant, root / name)
+        for name, variant in served.items()
     }
     jobs["history-3000-orders"] = functools.partial(run_with_history, root / "history")
     jobs["two-concurrent-runs"] = functools.partial(run_twice_at_once, root / "two")
@@ -136,11 +138,16 @@ WRAPPERS = [
 ]
 
 
+# Each wrapper variant -> the server its run serves: a stack of compatible variants or itself.
+SERVED = v.wrapper_runs()
+
+
 @pytest.mark.parametrize("variant", WRAPPERS)
 def test_kit_accepts_legal_variant(
     variant: v.LegalVariant, baseline: KitResult, runs: dict[str, Any]
 ) -> None:
-    assert_accepted(variant, runs[variant.name], baseline)
+    served = SERVED[variant.name]
+    assert_accepted(served, runs[served.name], baseline)
 
 
 @pytest.mark.slow  # about 700 sequential requests x 200 ms: some 150 s of waiting

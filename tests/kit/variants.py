@@ -17,7 +17,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -491,7 +491,30 @@ def wrapped(*layers: type[Variant]) -> Callable[[str], App]:
             app = layer(app)
         return app
 
+    build.layers = layers  # type: ignore[attr-defined]  # read by stacked()
     return build
+
+
+def layers_of(variant: LegalVariant) -> tuple[type[Variant], ...]:
+    """The wrapper layers a `wrapped` variant is built from (empty for any other build)."""
+    return tuple(getattr(variant.build, "layers", ()))
+
+
+def stacked(name: str, members: Sequence[LegalVariant]) -> LegalVariant:
+    """One server making every member's legal choice at once (their layers in order): what each
+    member may change in the report, it may change here too."""
+    may_differ: dict[str, tuple[str, ...]] = {}
+    for member in members:
+        for rid, allowed in member.may_differ.items():
+            may_differ[rid] = tuple(dict.fromkeys((*may_differ.get(rid, ()), *allowed)))
+    return LegalVariant(
+        name,
+        " + ".join(member.choice for member in members),
+        "; ".join(member.allowed_by for member in members),
+        wrapped(*(layer for member in members for layer in layers_of(member))),
+        may_differ=may_differ,
+        kind="stack of wrappers",
+    )
 
 
 VARIANTS: list[LegalVariant] = [
@@ -658,3 +681,47 @@ VARIANTS: list[LegalVariant] = [
 ]
 
 BY_NAME = {variant.name: variant for variant in VARIANTS}
+
+# Wrapper variants served together, one kit run per stack instead of one per variant: their choices
+# touch different things (formats, pages, idempotent replays, preconditions), so a server making
+# all of a stack's choices at once is as legal as each alone, and the kit must pass it. A variant
+# in no stack runs alone; "everything-at-once" is a stack across these that predates them.
+STACKS: dict[str, tuple[str, ...]] = {
+    "stack-formats": (
+        "uuid-ids",
+        "uuid-request-ids",
+        "extra-fields",
+        "microsecond-timestamps",
+        "vendor-error-codes",
+        "no-rate-limit-headers",
+        "key-order-whitespace",
+        "gzip",  # outermost: it compresses what the others wrote
+    ),
+    "stack-pages": ("integer-ids", "smaller-pages", "empty-pages-between"),
+    "stack-idempotency": (
+        "replay-201",
+        "no-replayed-header",
+        "refusals-not-stored",
+        "key-in-use-409",
+    ),
+    "stack-preconditions": (
+        "stale-if-match-412",
+        "if-match-required-428",
+        "existence-and-state-first",
+    ),
+}
+
+
+def wrapper_runs() -> dict[str, LegalVariant]:
+    """Every wrapper variant -> the variant its kit run serves: its stack, or itself alone. A
+    stack member no longer in the gallery is left out of its stack."""
+    served: dict[str, LegalVariant] = {}
+    for stack_name, names in STACKS.items():
+        members = [BY_NAME[name] for name in names if name in BY_NAME and layers_of(BY_NAME[name])]
+        if members:
+            stack = stacked(stack_name, members)
+            served.update({member.name: stack for member in members})
+    for variant in VARIANTS:
+        if variant.kind == "wrapper":
+            served.setdefault(variant.name, variant)
+    return served
