@@ -14,6 +14,9 @@ against the sandbox (issue 12; the kit's `client` command). No fault breaks the 
   touched and stamped with the newest `updated_at` already issued: the row moves behind the
   walk's cursor and returns at the inclusive boundary of the next walk (PAG-006; the spec only
   forbids a row becoming visible *older* than one already served, PAG-015).
+- `webhook-duplicates`: after a delivery succeeded, the same event (same `event_id`, freshly
+  signed) is delivered again up to two seconds later, after newer events: a late retry that
+  arrives duplicated and out of order (deliveries are at least once and unordered, WHK-010).
 
 The warehouse's own controls (`/v1/sandbox/...`) and requests carrying `X-Chaos-Bypass: 1` (the
 client check's judge) are never disturbed. `GET /chaos` (outside `/v1`, so outside the contract)
@@ -38,7 +41,14 @@ from .context import Services
 from .errors import ApiError, error_response
 from .storage import transaction
 
-PROFILES = ("throttle", "latency", "drop-after-commit", "flaky-reads", "moving-rows")
+PROFILES = (
+    "throttle",
+    "latency",
+    "drop-after-commit",
+    "flaky-reads",
+    "moving-rows",
+    "webhook-duplicates",
+)
 BYPASS_HEADER = "x-chaos-bypass"
 REPORT_PATH = "/chaos"
 RETRY_AFTER_SECONDS = 1
@@ -98,6 +108,24 @@ class ChaosMiddleware:
 
     def __init__(self, app: ASGIApp, services: Services, state: ChaosState) -> None:
         self.app, self.services, self.state = app, services, state
+        self._late: set[asyncio.Task[None]] = set()
+        if "webhook-duplicates" in state.profiles:
+            services.deliverer.after_success = self._echo
+
+    def _echo(self, row: dict[str, Any]) -> None:
+        """Maybe deliver this event again, late (runs in the deliverer's event loop)."""
+        if not self.state.roll("webhook-duplicates", 0.5):
+            return
+        with self.state.lock:
+            delay = self.state.rng.uniform(0.1, 2.0)
+        task = asyncio.get_running_loop().create_task(self._deliver_late(row, delay))
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+
+    async def _deliver_late(self, row: dict[str, Any], delay: float) -> None:
+        await asyncio.sleep(delay)
+        status, _error = await self.services.deliverer.post(row)
+        self.state.count("webhook_duplicate" if status is not None else "webhook_duplicate_lost")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

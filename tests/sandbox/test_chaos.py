@@ -149,3 +149,46 @@ def test_every_profile_at_once_answers_only_what_the_spec_allows(
                 except httpx.TransportError:
                     seen.add(0)  # a dropped connection: no answer to judge
     assert {0, 201, 200, 429} <= seen
+
+
+def test_webhook_duplicates_redeliver_the_same_event_late_and_freshly_signed(
+    sandbox_factory: Callable[..., str],
+) -> None:
+    import time
+    from collections import Counter
+
+    from fulfillment_sandbox.delivery import sign
+
+    from conformance.webhook_receiver import WebhookReceiver
+
+    base = sandbox_factory(chaos=("webhook-duplicates",), chaos_seed=4)
+    with WebhookReceiver("127.0.0.1", 0) as receiver, ChaosClient(base, ACME) as client:
+        path = receiver.new_path()
+        created = client.post(
+            "/webhooks",
+            json={"url": receiver.url(path), "events": ["inventory.updated"]},
+            headers=_key(),
+        ).json()
+        for _ in range(4):
+            assert client.post("/orders", json=order_body(), headers=_key()).status_code == 201
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and faults(base).get("webhook_duplicate", 0) < 2:
+            time.sleep(0.2)
+        deliveries = receiver.deliveries(path)
+    counts = Counter(d.event_id for d in deliveries)
+    assert max(counts.values()) >= 2, "no event was delivered twice"
+    for delivery in deliveries:  # every copy is signed afresh over the same bytes
+        stamp = int(delivery.headers["x-webhook-signature"].split(",")[0].removeprefix("t="))
+        expected = sign(created["secret"], stamp, delivery.body)
+        assert delivery.headers["x-webhook-signature"] == expected
+    # Out of order: a late copy of an event arrives after a newer event's first delivery.
+    first = {}
+    for index, delivery in enumerate(deliveries):
+        first.setdefault(delivery.event_id, index)
+    overtaken = [
+        d.event_id
+        for index, d in enumerate(deliveries)
+        if first[d.event_id] != index
+        and any(first[d.event_id] < first[other] < index for other in first)
+    ]
+    assert overtaken, "no late copy arrived after a newer event"
