@@ -6,7 +6,8 @@ The ids are the client check's requirements (the ERP side of the contract's rule
   of its orders (a replacement included) is live (IDEM-001, IDEM-002, IDEM-007).
 - CLI-002 the ERP holds the warehouse's id of every order it sent, and its cancels and amends
   landed (IDEM-002, AMD-006, CAN-002).
-- CLI-003 every shipment version reaches the ERP once: no (`id`, `updated_at`) twice (PAG-007).
+- CLI-003 every shipment version reaches the ERP once: no (`id`, `updated_at`) twice (PAG-006: the
+  inclusive bound serves the boundary rows again; the contract's polling loop dedupes).
 - CLI-004 no lost shipment: the ERP saw every shipment of its orders in its final version
   (PAG-006: the inclusive `updated_since`).
 - CLI-005 stock view converged: the ERP's newest row of every SKU is the warehouse's.

@@ -13,7 +13,7 @@ against the sandbox (issue 12; the kit's `client` command). No fault breaks the 
 - `moving-rows`: while a client walks `/shipments` or `/inventory`, a row it already passed is
   touched and stamped with the newest `updated_at` already issued: the row moves behind the
   walk's cursor and returns at the inclusive boundary of the next walk (PAG-006; the spec only
-  forbids a row becoming visible *older* than one already served, PAG-015).
+  forbids a row becoming visible *older* than one already served, PAG-016).
 - `webhook-duplicates`: after a delivery succeeded, the same event (same `event_id`, freshly
   signed) is delivered again up to two seconds later, after newer events: a late retry that
   arrives duplicated and out of order (deliveries are at least once and unordered, WHK-010).
