@@ -1,4 +1,4 @@
-"""`fulfillment-conformance run|demo`: a preflight, then pytest over `conformance.checks`.
+"""`fulfillment-conformance run|demo|client`: a preflight, then pytest over `conformance.checks`.
 
 `run` is a contract for CI scripts: exit 0 when no MUST requirement of a claimed profile
 failed or was skipped, 1 when one did, 2 for a usage or configuration error, said in one sentence
@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from conformance import __version__, contract, redaction
+from conformance.client import command as client_command
 from conformance.config import OPTIONS, Config, ConfigError
 from conformance.driver import load_driver
 from conformance.errors import KitError
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-property-based", action="store_true", help=OPTIONS["no-property-based"])
     demo.add_argument("--model-steps", metavar="N", help=OPTIONS["model-steps"])
     demo.add_argument("--no-model-based", action="store_true", help=OPTIONS["no-model-based"])
+    client_command.add_parser(commands)
     return parser
 
 
@@ -354,6 +356,15 @@ def _wait_ready(proc: subprocess.Popen[bytes], base_url: str, log: Path) -> None
     raise ConfigError(f"the sandbox did not answer within {SANDBOX_START_SECONDS:g} s")
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def command_demo(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("fulfillment_sandbox") is None:
         return _error(
@@ -398,12 +409,7 @@ def command_demo(args: argparse.Namespace) -> int:
         except KitError as exc:
             return _error(str(exc))
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
     if report is not None:
         print(f"report: {out / 'report.html'} (also report.json and junit.xml in {out})")
         print(f"verdict: {report['verdict']}")
@@ -415,6 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return command_demo(args)
+        if args.command == "client":
+            return client_command.command_client(args)
         return command_run(args)
     except KeyboardInterrupt:
         return _error("interrupted.")

@@ -10,12 +10,12 @@ failed: the kit could not verify, the target did nothing wrong.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from conformance.errors import CheckFailure
 from conformance.http import ApiClient, ApiResponse
+from conformance.loading import import_callable
 
 __all__ = [
     "DRIVER_METHODS",
@@ -249,19 +249,8 @@ def load_driver(spec: str) -> Callable[..., Any]:
     """The driver class named by `module:Class` or `sandbox`; ValueError (one sentence) if not."""
     if spec in ("", "sandbox"):
         return SandboxDriver
-    module_name, sep, class_name = spec.partition(":")
-    if not sep or not module_name or not class_name:
+    if ":" not in spec:
         raise ValueError(f"the driver {spec!r} is not 'sandbox' or 'module:Class'")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"the driver module {module_name!r} cannot be imported: {exc}") from None
-    target: Any = module
-    for part in class_name.split("."):
-        target = getattr(target, part, None)
-        if target is None:
-            raise ValueError(f"the driver module {module_name!r} has no {class_name!r}")
-    if not callable(target):
-        raise ValueError(f"the driver {spec!r} is not a class")
+    target = import_callable(spec, "driver")
     driver_class: Callable[..., Any] = target
     return driver_class

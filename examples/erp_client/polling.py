@@ -61,7 +61,7 @@ class Poller:
                     walk_max = newer(walk_max, row["updated_at"])
                     # Dedup by (key, updated_at): the inclusive bound (PAG-006) serves the
                     # boundary rows again, and a row changed mid-walk comes back newer.
-                    if Store.apply(conn, feed.name, str(row[feed.key]), row):
+                    if self.store.apply(conn, feed.name, str(row[feed.key]), row):
                         if handle is not None:
                             handle(row)
                         fresh.append(row)

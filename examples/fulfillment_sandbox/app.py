@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import control, handlers
 from .auth import DEMO_PARTNERS, Authenticator
+from .chaos import ChaosMiddleware, ChaosState
 from .context import Ctx, Reply, Services
 from .cursors import CursorCodec
 from .delivery import Deliverer
@@ -242,12 +243,16 @@ def create_app(
     rate_limit: RateLimit | None = None,
     webhook_retry_schedule: list[float] | None = None,
     inventory_events: str = "every_change",
+    chaos: tuple[str, ...] | None = None,
+    chaos_seed: int = 0,
 ) -> Starlette:
     """The sandbox as an ASGI app serving the contract under `/v1`, backed by `db_path`.
 
     `rate_limit` (N per window) wins over `rate_limit_per_minute` (N per minute).
     `inventory_events` is which stock changes fire inventory.updated, a choice the contract leaves
     to the server: "every_change" (allocations too) or "on_hand_only".
+    `chaos` (profile names from `chaos.PROFILES`) puts the seeded fault injector of `chaos.py`
+    outside every other middleware, seeded with `chaos_seed`.
     """
     if inventory_events not in INVENTORY_EVENT_CHOICES:
         raise ValueError(f"inventory_events must be one of {INVENTORY_EVENT_CHOICES}")
@@ -301,6 +306,8 @@ def create_app(
     app.router.redirect_slashes = False
     app.add_middleware(EnvelopeMiddleware, services=services)
     app.state.services = services
+    if chaos:
+        app.add_middleware(ChaosMiddleware, services=services, state=ChaosState(chaos, chaos_seed))
     return app
 
 

@@ -13,6 +13,7 @@ import uvicorn
 
 from .app import create_app
 from .auth import DEMO_PARTNERS
+from .chaos import PROFILES, parse_profiles
 from .ratelimit import RateLimit, parse_rate_limit
 
 
@@ -26,6 +27,13 @@ def _partner(text: str) -> tuple[str, str]:
 def _rate_limit(text: str) -> RateLimit:
     try:
         return parse_rate_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _chaos(text: str) -> tuple[str, ...]:
+    try:
+        return parse_profiles(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -66,6 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--chaos",
+        type=_chaos,
+        default=None,
+        metavar="PROFILE[,PROFILE]",
+        help=(
+            "inject faults the contract allows, to prove an ERP client robust: "
+            f"{', '.join(PROFILES)}, or all (see chaos.py)"
+        ),
+    )
+    parser.add_argument(
+        "--chaos-seed", type=int, default=0, help="seed of the chaos dice (default 0)"
+    )
+    parser.add_argument(
         "--log-level", default="info", help="log level of the server and the sandbox (default info)"
     )
     return parser
@@ -83,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         partners=partners,
         rate_limit=args.rate_limit,
         inventory_events=args.inventory_events.replace("-", "_"),
+        chaos=args.chaos,
+        chaos_seed=args.chaos_seed,
     )
     print(
         f"fulfillment sandbox on http://{args.host}:{args.port}/v1 "

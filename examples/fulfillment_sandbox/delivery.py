@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -101,6 +102,8 @@ class Deliverer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        # Chaos mode's hook (chaos.py): told of every successful attempt, in the event loop.
+        self.after_success: Callable[[dict[str, Any]], None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -207,7 +210,8 @@ class Deliverer:
 
     # --- one attempt -----------------------------------------------------------------------
 
-    async def _attempt(self, row: dict[str, Any]) -> None:
+    async def post(self, row: dict[str, Any]) -> tuple[int | None, str | None]:
+        """One signed POST of the delivery's event (a fresh `t` each time); records nothing."""
         assert self._client is not None
         body: bytes = row["body"].encode("utf-8")
         headers = {
@@ -217,16 +221,19 @@ class Deliverer:
                 row["secret"], int(time.time()), body, row.get("previous_secret")
             ),
         }
-        status: int | None = None
-        error: str | None = None
         try:
             response = await self._client.post(row["url"], content=body, headers=headers)
-            status = response.status_code
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            error = type(exc).__name__
+            return None, type(exc).__name__
+        return response.status_code, None
+
+    async def _attempt(self, row: dict[str, Any]) -> None:
+        status, error = await self.post(row)
         ok = status is not None and 200 <= status < 300
         log.info("delivery %s of %s: %s", row["id"], row["event_id"], status or error)
         await run_in_threadpool(self._record, row["id"], row["attempts"], ok, status, error)
+        if ok and self.after_success is not None:
+            self.after_success(row)
 
     def _record(
         self, delivery_id: int, attempts: int, ok: bool, status: int | None, error: str | None
