@@ -440,3 +440,48 @@ class AdjustmentToAllocatedRefused(_RefusesAtAllocated):
     def new_on_hand(self, body: dict[str, Any], on_hand: int) -> int | None:
         delta = body.get("quantity_delta")
         return on_hand + delta if isinstance(delta, int) and delta < 0 else None
+
+
+# --- free text at its edges in the creates beyond orders (API-010) ---------------------------
+
+
+class _RefusesField(Middleware):
+    """POST `path` refused 422 `validation_failed` naming `field` when `refuses` its value."""
+
+    path = ""
+    field = ""
+
+    def refuses(self, value: str) -> bool:
+        raise NotImplementedError
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        value = body.get(self.field) if isinstance(body, dict) else None
+        ours = request.method == "POST" and request.path == self.path
+        if ours and isinstance(value, str) and self.refuses(value):
+            like = await self.call(replace(request, method="GET", path="/warehouses", body=b""))
+            refused = with_error(like, 422, "validation_failed")
+            error = {**refused.json["error"], "field": self.field}
+            return refused.with_json({"error": error}, status=422)
+        return await self.call(request)
+
+
+class AsnSupplierAsciiOnly(_RefusesField):
+    """The ASN import maps `supplier` to a Latin-1 column: Müller or 商事 gets 422."""
+
+    path = "/inbound-shipments"
+    field = "supplier"
+
+    def refuses(self, value: str) -> bool:
+        return not value.isascii()
+
+
+class AdjustmentNoteAtMaximumRefused(_RefusesField):
+    """The adjustment note is checked with `>=` against its maxLength: exactly 500 characters
+    is refused."""
+
+    path = "/sandbox/inventory-adjustments"
+    field = "note"
+
+    def refuses(self, value: str) -> bool:
+        return len(value) >= 500
