@@ -36,6 +36,11 @@ CHECKED = [
     pytest.param("INV-009", marks=requirement_mark("INV-009"), id="INV-009"),
     pytest.param("INV-011", marks=requirement_mark("INV-011"), id="INV-011"),
     pytest.param("SHP-012", marks=requirement_mark("SHP-012"), id="SHP-012"),
+    # Stock events of the optional profiles (conformance/model/stock_events.py).
+    pytest.param("ADJ-002", marks=requirement_mark("ADJ-002"), id="ADJ-002"),
+    pytest.param("INB-008", marks=requirement_mark("INB-008"), id="INB-008"),
+    pytest.param("INB-009", marks=requirement_mark("INB-009"), id="INB-009"),
+    pytest.param("RET-008", marks=requirement_mark("RET-008"), id="RET-008"),
 ]
 MODEL_REQUIREMENTS = tuple(str(param.values[0]) for param in CHECKED)
 PHASE = "model_based"
@@ -63,7 +68,13 @@ def model_run(
         yield None
         return
     run = run_model_phase(
-        Target(api, driver, TestData(api, driver, reference_data), http_session),
+        Target(
+            api,
+            driver,
+            TestData(api, driver, reference_data),
+            http_session,
+            tuple(conformance_config.profiles),
+        ),
         budget=steps,
         seed_value=int(conformance_config.seed),
     )

@@ -36,6 +36,7 @@ from conformance.evidence import describe_exchange, mask_body
 from conformance.http import ApiResponse
 from conformance.listing import parse_ts
 from conformance.model.operations import Expected, Model
+from conformance.model.stock_events import stock_event_rules
 
 __all__ = ["ModelMismatch", "ModelRun", "Target", "run_model_phase"]
 
@@ -64,6 +65,9 @@ MOVES = {
 WHICH = st.integers(0, 7)
 GAP_SECONDS = 0.003
 QUANTITIES = st.lists(st.integers(0, 3), min_size=2, max_size=2)
+# What follows a hold and an amend in `hold_and_back`: a pick takes the order back to the floor,
+# a cancel ends it, or it stays held.
+AFTER_HOLD = ("pick", "cancel", "stay")
 
 
 class ModelMismatch(AssertionError):
@@ -84,6 +88,8 @@ class Target:
     driver: Any
     factory: Any
     session: Any
+    # The profiles the run claims: the stock-event rules (stock_events.py) need theirs.
+    profiles: tuple[str, ...] = ()
 
 
 @dataclass
@@ -179,7 +185,7 @@ class Steps:
 def build_machine(target: Target, run: ModelRun) -> type[RuleBasedStateMachine]:
     """A state machine class bound to this run's target and tally."""
 
-    class ContractMachine(RuleBasedStateMachine):
+    class ContractMachine(stock_event_rules(target, run), RuleBasedStateMachine):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.model = Model()
@@ -420,6 +426,25 @@ def build_machine(target: Target, run: ModelRun) -> type[RuleBasedStateMachine]:
         @rule(which=WHICH)
         def hold(self, which: int) -> None:
             self.warehouse_event("hold", self.nth(self.holdable(), which))
+
+        @precondition(lambda self: bool(self.holdable()))
+        @rule(which=WHICH, then=st.sampled_from(AFTER_HOLD), quantities=QUANTITIES)
+        def hold_and_back(self, which: int, then: str, quantities: list[int]) -> None:
+            """A hold, an amend of the held order's lines, then what brings it back or ends it
+            (a pick, a cancel, or nothing yet): its allocation must follow the amend and survive
+            the round trip. Holds are rare among the other rules (only a received order can be
+            held), so the sequences after one get a rule of their own."""
+            order = self.nth(self.holdable(), which)
+            self.hold(self.holdable().index(order))
+            if order in self.amendable():
+                current = self.model.orders[order].ordered()
+                if self.items(quantities) == current:  # an amend that changes the lines
+                    quantities = [(q + 1) % 4 for q in quantities]
+                self.amend(self.amendable().index(order), quantities)
+            follow = {"pick": self.pickable, "cancel": self.amendable, "stay": list}
+            candidates = follow[then]()
+            if order in candidates:  # not when the move would meet a choice left open
+                getattr(self, then)(candidates.index(order))
 
         @precondition(lambda self: bool(self.pickable()))
         @rule(which=WHICH)

@@ -343,3 +343,23 @@ class Model:
             order.allocated[sku] = order.allocated.get(sku, 0) + quantity
             self._credit(order, sku, -quantity)
         self._recompute(order)
+
+    # -- stock events beyond set-stock (conformance/model/stock_events.py) ------------------
+    def expect_stock_event(
+        self, sku: str, warehouse_id: str, on_hand: int, requirement: str
+    ) -> Expected:
+        """An adjustment, receipt or return that leaves `on_hand` at `on_hand` (never below
+        the allocated units: the machine keeps to that); the SKU is compared under
+        `requirement` even when the event leaves it unchanged (a return not restocked)."""
+        waiting = [
+            o.id
+            for o in self.orders.values()
+            if o.warehouse_id == warehouse_id and o.backordered.get(sku)
+        ]
+        rises = on_hand > self.stock_of(sku, warehouse_id).on_hand
+        return Expected(
+            frozenset({200, 201}),
+            requirement,
+            skus=(sku,),
+            orders=tuple(waiting) if rises else (),
+        )

@@ -353,3 +353,135 @@ class ShipOverQuantityAsValidationFailed(_DataRefusalAsValidationFailed):
 
     pattern = re.compile(r"/sandbox/orders/[^/]+/ship")
     code = "quantity_exceeds_unshipped"
+
+
+# --- data-dependent refusals whose reason does not hold (API-010 with teeth) -----------------
+
+
+class SecondWarehouseRefusedAsUnknown(Middleware):
+    """The warehouse lookup reads a cache that only ever learned the first warehouse an order
+    was placed at: an order for any other warehouse GET /warehouses lists gets 422
+    `invalid_warehouse` (a data-dependent code, so API-010's malformed-code rule never sees it)."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.known: str | None = None
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        warehouse = body.get("warehouse_id") if isinstance(body, dict) else None
+        if not (_is_create(request) and isinstance(warehouse, str)):
+            return await self.call(request)
+        if self.known is not None and warehouse != self.known:
+            like = await self.call(replace(request, method="GET", body=b""))
+            refused = with_error(like, 422, "invalid_warehouse")
+            message = f"warehouse_id {warehouse!r} is not a known warehouse."
+            error = {**refused.json["error"], "message": message, "field": "warehouse_id"}
+            return refused.with_json({"error": error}, status=422)
+        response = await self.call(request)
+        if response.status == 201 and self.known is None:
+            self.known = warehouse
+        return response
+
+
+class _RefusesAtAllocated(Middleware):
+    """A stock change to `path` that would leave on_hand exactly at the allocated units is
+    refused 409 `code`: the bound is checked with `<=` where the contract says below."""
+
+    path = ""
+    code = ""
+
+    def new_on_hand(self, body: dict[str, Any], on_hand: int) -> int | None:
+        raise NotImplementedError
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        if request.method != "POST" or request.path != self.path or not isinstance(body, dict):
+            return await self.call(request)
+        sku, warehouse = str(body.get("sku")), body.get("warehouse_id")
+        read = await self.api(request, "GET", "/inventory", sku=sku)
+        rows = read.json.get("data") if isinstance(read.json, dict) else None
+        entry = next(
+            (
+                e
+                for row in rows or []
+                for e in row.get("warehouses") or []
+                if row.get("sku") == sku and e.get("warehouse_id") == warehouse
+            ),
+            None,
+        )
+        if entry is not None:
+            new = self.new_on_hand(body, int(entry.get("on_hand") or 0))
+            allocated = int(entry.get("allocated") or 0)
+            if new is not None and allocated > 0 and new == allocated:
+                return with_error(read, 409, self.code)
+        return await self.call(request)
+
+
+class SetStockToAllocatedRefused(_RefusesAtAllocated):
+    """POST /sandbox/inventory with on_hand exactly the allocated units gets 409
+    `stock_allocated`, though nothing would be short."""
+
+    path = "/sandbox/inventory"
+    code = "stock_allocated"
+
+    def new_on_hand(self, body: dict[str, Any], on_hand: int) -> int | None:
+        value = body.get("on_hand")
+        return value if isinstance(value, int) else None
+
+
+class AdjustmentToAllocatedRefused(_RefusesAtAllocated):
+    """An adjustment that takes on_hand down to exactly the allocated units gets 409
+    `insufficient_stock`."""
+
+    path = "/sandbox/inventory-adjustments"
+    code = "insufficient_stock"
+
+    def new_on_hand(self, body: dict[str, Any], on_hand: int) -> int | None:
+        delta = body.get("quantity_delta")
+        return on_hand + delta if isinstance(delta, int) and delta < 0 else None
+
+
+# --- free text at its edges in the creates beyond orders (API-010) ---------------------------
+
+
+class _RefusesField(Middleware):
+    """POST `path` refused 422 `validation_failed` naming `field` when `refuses` its value."""
+
+    path = ""
+    field = ""
+
+    def refuses(self, value: str) -> bool:
+        raise NotImplementedError
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        value = body.get(self.field) if isinstance(body, dict) else None
+        ours = request.method == "POST" and request.path == self.path
+        if ours and isinstance(value, str) and self.refuses(value):
+            like = await self.call(replace(request, method="GET", path="/warehouses", body=b""))
+            refused = with_error(like, 422, "validation_failed")
+            error = {**refused.json["error"], "field": self.field}
+            return refused.with_json({"error": error}, status=422)
+        return await self.call(request)
+
+
+class AsnSupplierAsciiOnly(_RefusesField):
+    """The ASN import maps `supplier` to a Latin-1 column: Müller or 商事 gets 422."""
+
+    path = "/inbound-shipments"
+    field = "supplier"
+
+    def refuses(self, value: str) -> bool:
+        return not value.isascii()
+
+
+class AdjustmentNoteAtMaximumRefused(_RefusesField):
+    """The adjustment note is checked with `>=` against its maxLength: exactly 500 characters
+    is refused."""
+
+    path = "/sandbox/inventory-adjustments"
+    field = "note"
+
+    def refuses(self, value: str) -> bool:
+        return len(value) >= 500
