@@ -26,10 +26,17 @@ def free_port() -> int:
 @contextmanager
 def serve(app: Any, *, startup_timeout: float = 15.0) -> Iterator[str]:
     """Run `app` under uvicorn in a thread; yield its base URL (no trailing slash)."""
-    port = free_port()
+    # The socket is bound here and handed to uvicorn, so no other process (the suite runs in
+    # several workers) can take the port between choosing it and listening on it.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"live-server-{port}", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"live-server-{port}", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:
@@ -41,3 +48,4 @@ def serve(app: Any, *, startup_timeout: float = 15.0) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
