@@ -27,7 +27,7 @@ OPTIC = ROOT / "node_modules" / ".bin" / "optic"
 RELEASED = ROOT / "spec" / "released"
 CHANGELOG = ROOT / "CHANGELOG.md"
 VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
-OPTIC_ENV = {"OPTIC_TELEMETRY_LEVEL": "off", "CI": "true"}
+OPTIC_ENV = {"OPTIC_TELEMETRY_LEVEL": "off"}
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -44,11 +44,13 @@ def last_released() -> Path:
     return released[-1]
 
 
-def optic_diff(before: Path, after: Path) -> tuple[int, dict[str, Any], str]:
-    """Optic's exit status, JSON report and stderr for `before` -> `after`."""
+def optic_diff(before: Path, after: Path, workdir: Path) -> tuple[int, dict[str, Any], str]:
+    """Optic's exit status, JSON report and stderr for `before` -> `after`, run in `workdir`
+    (under CI, Optic writes a ci-run-details.json where it runs)."""
+    workdir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [str(OPTIC), "diff", str(before), str(after), "--check", "--json"],
-        cwd=ROOT,
+        cwd=workdir,
         capture_output=True,
         text=True,
         timeout=540,
@@ -83,10 +85,11 @@ def diffs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, dict
             pytest.fail(f"{OPTIC} is missing under CI: run `npm ci` at the repository root")
         pytest.skip("node_modules/.bin/optic not installed (run `npm ci`)")
     released = last_released()
-    broken = broken_copy(released, tmp_path_factory.mktemp("breaking"))
+    root = tmp_path_factory.mktemp("breaking")
+    broken = broken_copy(released, root)
     with ThreadPoolExecutor(2) as pool:
-        current = pool.submit(optic_diff, released, fulfillment_spec.OPENAPI_PATH)
-        teeth = pool.submit(optic_diff, released, broken)
+        current = pool.submit(optic_diff, released, fulfillment_spec.OPENAPI_PATH, root / "spec")
+        teeth = pool.submit(optic_diff, released, broken, root / "broken")
         return {"current": current.result(), "broken": teeth.result()}
 
 
