@@ -681,6 +681,19 @@ VARIANTS: list[LegalVariant] = [
         "AUTH-006, decision 40: what the token may not do is not exercised, neither passed nor"
         " failed",
         wrapped(KitTokenCannotCancel),
+        # What a cancel-less token leaves unjudged (seen on the reference run's seed); the test
+        # accepts any id here only as not_exercised with the scope refusal as its reason.
+        may_differ={
+            rid: ("not_exercised",)
+            for rid in (
+                *(f"CAN-{n:03d}" for n in range(1, 11)),
+                "AMD-007",
+                "AUTH-004",
+                "INV-004",
+                "ORD-005",
+                "ORD-006",
+            )
+        },
         kind="scoped-token wrapper (tests/kit/test_scoped_tokens.py)",
     ),
     LegalVariant(
