@@ -28,12 +28,19 @@ def _install(session: nox.Session, extras: str = "sandbox,dev") -> None:
 
 
 def _install_redocly(session: nox.Session) -> None:
-    """The spec lint needs @redocly/cli and the offline reference Redoc's bundle, both from npm;
-    skip quietly where there is no npm."""
+    """The spec lint needs @redocly/cli, the offline reference Redoc's bundle, the
+    breaking-change check Optic and the TypeScript generator and compiler, all from npm; skip
+    quietly where there is no npm."""
     if shutil.which("npm") is None:
         session.warn("npm not found: the Redocly and reference tests skip (they fail under CI)")
         return
-    needed = [ROOT / "node_modules" / ".bin" / "redocly", ROOT / "node_modules" / "redoc"]
+    needed = [
+        ROOT / "node_modules" / ".bin" / "redocly",
+        ROOT / "node_modules" / "redoc",
+        ROOT / "node_modules" / ".bin" / "optic",  # the breaking-change check (decision 44)
+        ROOT / "node_modules" / ".bin" / "openapi-typescript",  # the second generator
+        ROOT / "node_modules" / ".bin" / "tsc",
+    ]
     if not all(path.exists() for path in needed):
         session.run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", external=True)
 

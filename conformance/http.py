@@ -13,6 +13,12 @@ it is waited out and the request sent again, up to MAX_429_RETRIES times. A requ
 after that raises `RateLimited`, which ends the check as `not_exercised` instead of handing it a
 429 to judge as if it were the answer. Every attempt is recorded, so the rate-limit rules
 (RATE-001/002) still judge every 429 the run met.
+
+Likewise a 403 `insufficient_scope` to the client's own token (decision 43: a server may issue
+permission-scoped tokens) says the token may not make that request, not what the server does
+with it: it raises `ScopeMissing`, which ends the check as `not_exercised` naming the operation.
+The security checks ask for the 403 instead (`scope_refusal_ends_check=False`): another partner's
+resource is 404 whatever the token's scopes (SEC-001), so there a 403 is a finding.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ __all__ = [
     "OperationIndex",
     "RateLimited",
     "RequestFailed",
+    "ScopeMissing",
     "is_rate_limited",
 ]
 
@@ -79,6 +86,26 @@ class RateLimited(NotExercised, RequestFailed):
     def __init__(self, message: str, response: ApiResponse) -> None:
         super().__init__(message)
         self.response = response
+
+
+class ScopeMissing(NotExercised, RequestFailed):
+    """403 `insufficient_scope` to the client's own token: the token may not make this request,
+    so the rule the check judges was never put to the server (`not_exercised`). Also a
+    `RequestFailed`, so best-effort set-up and cleanup cope with it as with a lost request."""
+
+    def __init__(self, message: str, response: ApiResponse) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+INSUFFICIENT_SCOPE = "insufficient_scope"
+
+
+def is_scope_refusal(response: ApiResponse) -> bool:
+    """A 403 whose envelope says `insufficient_scope` (AUTH-006)."""
+    body = response.json if response.status == 403 else None
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and error.get("code") == INSUFFICIENT_SCOPE
 
 
 def is_rate_limited(status: int, retry_after: str | None) -> bool:
@@ -490,6 +517,7 @@ class ApiClient:
         timeout: float | None = None,
         polite: bool = True,
         chunked: bool = False,
+        scope_refusal_ends_check: bool = True,
     ) -> ApiResponse:
         """Send one request to `base_url + path`; `json` is encoded unless `content` is given.
 
@@ -501,6 +529,8 @@ class ApiClient:
         must reach the limit); --max-rps still applies.
         `chunked=True`: the body goes with `Transfer-Encoding: chunked` and no Content-Length (the
         framing checks: a server must read such a body as it reads a Content-Length one).
+        `scope_refusal_ends_check=False`: a 403 `insufficient_scope` to this client's own token is
+        returned to be judged (the security checks); otherwise it raises `ScopeMissing`.
         """
         final_headers: dict[str, str] = {"Accept": "application/json"}
         body: bytes | None = None
@@ -526,7 +556,7 @@ class ApiClient:
             final_headers[name] = value
             if name.lower() == "authorization":
                 auth = "header"
-        return self.session.send(
+        response = self.session.send(
             method.upper(),
             path,
             headers=final_headers,
@@ -538,6 +568,14 @@ class ApiClient:
             polite=polite,
             chunked=chunked,
         )
+        if scope_refusal_ends_check and auth == "token" and is_scope_refusal(response):
+            what = response.operation_id or f"{method.upper()} {path}"
+            raise ScopeMissing(
+                f"the kit's token has no permission for {what} (403 insufficient_scope,"
+                f" {response.describe()}): the rule was not put to the server",
+                response,
+            )
+        return response
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("GET", path, **kwargs)

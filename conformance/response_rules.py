@@ -259,6 +259,18 @@ def error_codes_snake_case(view: ResponseView) -> tuple[int, list[str]]:
     return 1, [f"expected a snake_case error.code, got {code!r} ({view.where})"]
 
 
+def forbidden_only_for_scope(view: ResponseView) -> tuple[int, list[str]]:
+    """AUTH-006: a 403 says only that the token lacks a permission: code `insufficient_scope`
+    (decision 43). Whether it hid another partner's resource is SEC-001's to judge."""
+    if view.status != 403 or view.front_end:
+        return 0, []
+    error = view.error
+    code = error.get("code") if isinstance(error, dict) else None
+    if code == "insufficient_scope":
+        return 1, []
+    return 1, [f"expected a 403 only with code 'insufficient_scope', got {code!r} ({view.where})"]
+
+
 def no_success_with_an_error(view: ResponseView) -> tuple[int, list[str]]:
     """ERR-003: a success never carries an error: no 2xx body with a top-level `error`."""
     if not 200 <= view.status < 300:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import fulfillment_spec
+from reference_extras import CATALOGUE_PAGE, enrich, render_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 REDOC_BUNDLE = ROOT / "node_modules" / "redoc" / "bundles" / "redoc.standalone.js"
@@ -68,9 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     if not REDOC_BUNDLE.exists():
         print(f"{REDOC_BUNDLE} is missing: run `npm ci` at the repository root", file=sys.stderr)
         return 2
-    page = render(fulfillment_spec.load_openapi(), REDOC_BUNDLE.read_text(encoding="utf-8"))
+    requirements = list(fulfillment_spec.load_requirements())
+    spec = enrich(fulfillment_spec.load_openapi(), requirements)  # linked ids, error tables
+    page = render(spec, REDOC_BUNDLE.read_text(encoding="utf-8"))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(page, encoding="utf-8")
+    catalogue = args.output.parent / CATALOGUE_PAGE  # where the reference's id links point
+    catalogue.write_text(
+        render_catalogue(requirements, f"{spec['info']['title']} requirements"), encoding="utf-8"
+    )
     print(f"wrote {args.output} ({len(page) // 1024} KiB, self-contained)")
     return 0
 

@@ -95,4 +95,13 @@ def test_target_agrees_with_the_model(requirement_id: str, model_run: ModelRun |
             f"the model-based phase ({model_run.steps} steps, seed {model_run.seed}) never "
             f"compared {requirement_id}"
             + (" before it stopped at another disagreement" if failure is not None else "")
+            + _scope_note(model_run)
         )
+
+
+def _scope_note(model_run: ModelRun) -> str:
+    """Why steps were dropped: the operations the kit's token may not call (decision 43)."""
+    if not model_run.scope_refused:
+        return ""
+    refused = ", ".join(sorted(model_run.scope_refused))
+    return f"; steps calling {refused} were dropped: 403 insufficient_scope to the kit's token"

@@ -46,6 +46,13 @@ def ids_in_walk(api: Any, path: str, params: dict[str, Any]) -> tuple[set[str], 
     return {str(row.get("id")) for _, row in walk.rows()}, walk
 
 
+def probe(second_api: Any, method: str, path: str, **kwargs: Any) -> Any:
+    """A request with the second token on the first partner's resource. A 403, even
+    `insufficient_scope`, is returned to be judged, never taken for a missing scope: scopes never
+    hide ownership, so the answer is 404 whatever the token may do (SEC-001, decision 43)."""
+    return second_api.request(method, path, scope_refusal_ends_check=False, **kwargs)
+
+
 def expect_404(resp: Any, what: str) -> None:
     assert resp.status == 404 and error_code(resp) == "not_found", (
         f"expected 404 not_found for another partner's {what}, got {resp.status} "
@@ -64,7 +71,7 @@ def owner_reads(api: Any, order: dict[str, Any]) -> dict[str, Any]:
 def test_another_partners_order_is_404(second_api: Any, foreign: dict[str, Any]) -> None:
     """GET /orders/{id} with the second token on the first partner's order is 404 `not_found`
     (never 403, never the order)."""
-    expect_404(second_api.request("GET", f"/orders/{foreign['open']['id']}"), "order")
+    expect_404(probe(second_api, "GET", f"/orders/{foreign['open']['id']}"), "order")
 
 
 @requirement("SEC-005")
@@ -74,7 +81,8 @@ def test_amending_another_partners_order_is_404(
     """PATCH with the second token (and the order's real If-Match) is 404; the owner then reads
     the same version and packing_note."""
     order = foreign["amend"]
-    resp = second_api.request(
+    resp = probe(
+        second_api,
         "PATCH",
         f"/orders/{order['id']}",
         json={"packing_note": "changed by another partner"},
@@ -97,7 +105,7 @@ def test_cancelling_another_partners_order_is_404(
     """POST /orders/{id}/cancel with the second token is 404; the owner's order is not
     cancelled."""
     order = foreign["cancel"]
-    expect_404(second_api.request("POST", f"/orders/{order['id']}/cancel"), "order (cancel)")
+    expect_404(probe(second_api, "POST", f"/orders/{order['id']}/cancel"), "order (cancel)")
     status = owner_reads(api, order).get("status")
     assert status != "cancelled", f"expected order {order['id']} not cancelled, got {status!r}"
 
@@ -175,12 +183,12 @@ def test_control_endpoints_act_only_on_own_resources(
     if str(conformance_config.driver_spec) not in ("", "sandbox"):
         pytest.skip("the run uses a vendor driver, not the /sandbox control endpoints")
     order, shipment = foreign["control"], foreign["shipment"]
-    expect_404(second_api.request("POST", f"/sandbox/orders/{order['id']}/pick"), "order (pick)")
+    expect_404(probe(second_api, "POST", f"/sandbox/orders/{order['id']}/pick"), "order (pick)")
     expect_404(
-        second_api.request("POST", f"/sandbox/orders/{order['id']}/ship", json={}), "order (ship)"
+        probe(second_api, "POST", f"/sandbox/orders/{order['id']}/ship", json={}), "order (ship)"
     )
     expect_404(
-        second_api.request("POST", f"/sandbox/shipments/{shipment['id']}/void"), "shipment (void)"
+        probe(second_api, "POST", f"/sandbox/shipments/{shipment['id']}/void"), "shipment (void)"
     )
     assert owner_reads(api, order).get("status") == order.get("status"), (
         f"expected order {order['id']} still {order.get('status')!r}"
@@ -215,7 +223,7 @@ def test_another_partners_shipment_is_404_and_absent_from_lists(
     """With the second token: GET /shipments/{id} of the first partner's shipment is 404, and
     neither GET /shipments?updated_since=... nor ?order_id=... shows it."""
     shipment = foreign["shipment"]
-    resp = second_api.request("GET", f"/shipments/{shipment['id']}")
+    resp = probe(second_api, "GET", f"/shipments/{shipment['id']}")
     assert resp.status == 404 and error_code(resp) == "not_found", (
         f"expected 404 not_found for another partner's shipment, got {resp.status} "
         f"{error_code(resp)!r} ({resp.describe()})"
@@ -329,7 +337,7 @@ def test_optional_resources_of_another_partner_are_hidden(
         api, driver, module_factory, foreign, profiles
     ):
         if item_path is not None:
-            expect_404(second_api.request("GET", item_path), item_path)
+            expect_404(probe(second_api, "GET", item_path), item_path)
         params = {"updated_since": resource["updated_at"]} if "updated_at" in resource else {}
         seen, walk = ids_in_walk(second_api, list_path, params)
         assert str(resource[key]) not in seen, (
@@ -337,5 +345,5 @@ def test_optional_resources_of_another_partner_are_hidden(
             f"({walk.describe()})"
         )
         if list_path == "/webhooks":
-            expect_404(second_api.request("DELETE", str(item_path)), "webhook (delete)")
+            expect_404(probe(second_api, "DELETE", str(item_path)), "webhook (delete)")
             api.request("DELETE", str(item_path))

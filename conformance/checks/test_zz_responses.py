@@ -102,6 +102,7 @@ closed_vocabularies = over_responses(rules.closed_vocabularies, distinct=True)
 errors_use_the_envelope = over_responses(rules.errors_use_the_envelope)
 error_codes_snake_case = over_responses(rules.error_codes_snake_case)
 no_success_with_an_error = over_responses(rules.no_success_with_an_error)
+forbidden_only_for_scope = over_responses(rules.forbidden_only_for_scope)
 request_id_header = over_responses(rules.request_id_header)
 request_id_matches = over_responses(rules.request_id_matches)
 
@@ -282,6 +283,7 @@ CONDITIONAL_RULES = (
     rate_limited_envelope,
     dates_without_time,
     units_stated,
+    forbidden_only_for_scope,
 )
 RATE_RULES = (
     rate_limited_retry_after,
@@ -341,6 +343,9 @@ RULES = [
     ),
     pytest.param(
         no_success_with_an_error, marks=requirement_mark("ERR-003"), id="ERR-003-no-2xx-error"
+    ),
+    pytest.param(
+        forbidden_only_for_scope, marks=requirement_mark("AUTH-006"), id="AUTH-006-403-scope-only"
     ),
     pytest.param(request_id_header, marks=requirement_mark("ERR-004"), id="ERR-004-request-id"),
     pytest.param(

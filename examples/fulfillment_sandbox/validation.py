@@ -202,6 +202,20 @@ def _describe(error: ValidationError) -> list[dict[str, Any]]:
             }
             for name in missing
         ]
+    if error.validator == "dependentRequired" and isinstance(error.instance, dict):
+        # `unit_price` without `currency`: the error names the missing field (items[0].currency),
+        # not the line that holds it.
+        return [
+            {
+                "code": "validation_failed",
+                "message": f"'{_join(base, name)}' is required when '{_join(base, sent)}' is sent.",
+                "field": _join(base, name),
+            }
+            for sent, needed in error.validator_value.items()
+            if sent in error.instance
+            for name in needed
+            if name not in error.instance
+        ]
     if error.context:
         from jsonschema.exceptions import best_match
 

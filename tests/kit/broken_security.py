@@ -133,3 +133,31 @@ class ReferencesGlobal(Middleware):
                 self.owner[reference] = request.token
             return response
         return await self.call(request)
+
+
+# -- permission-scoped tokens (AUTH-006, decision 43) -----------------------------------------
+class ScopeHidesOwnership(Middleware):
+    """Another partner's order is refused with 403 `insufficient_scope` instead of 404: a scope
+    answer that confirms the order exists (SEC-001 holds whatever the token's scopes)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        if (
+            request.token == GLOBEX
+            and request.method == "GET"
+            and re.fullmatch(r"/orders/[^/]+", request.path)
+            and response.status == 404
+        ):
+            return with_error(response, 403, "insufficient_scope")
+        return response
+
+
+class ForbiddenWithAnotherCode(Middleware):
+    """The kit's token may not list stock, and is told so with 403 `forbidden`: a 403 that is
+    not `insufficient_scope` (AUTH-006)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        if request.token == ACME and is_list(request, "/inventory") and response.status == 200:
+            return with_error(response, 403, "forbidden")
+        return response

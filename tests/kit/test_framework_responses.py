@@ -42,6 +42,9 @@ NOT_FOUND = {"error": {"code": "not_found", "message": "No such order.", "reques
 
 
 RATE_LIMITED = {"error": {"code": "rate_limited", "message": "Slow down.", "request_id": "req_1"}}
+NO_SCOPE = {
+    "error": {"code": "insufficient_scope", "message": "Read-only token.", "request_id": "req_1"}
+}
 
 
 def good_429() -> httpx.Response:
@@ -63,7 +66,8 @@ def responses(
     )
     api = ApiClient(session, "tok_for_rules")
     for _ in answers:
-        api.request("GET", path, retry_on_429=retry_on_429)
+        # A 403 insufficient_scope is kept to be judged (AUTH-006), not taken for a skip.
+        api.request("GET", path, retry_on_429=retry_on_429, scope_refusal_ends_check=False)
     return session.recorded()
 
 
@@ -110,6 +114,7 @@ def test_every_rule_passes_correct_responses() -> None:
         + responses(good_404(), path="/orders/ord_x")
         + responses(httpx.Response(200, json=order(), headers=GOOD_HEADERS), path="/orders/ord_1")
         + responses(good_429(), retry_on_429=False)
+        + responses(httpx.Response(403, json=NO_SCOPE, headers=GOOD_HEADERS))
         + responses(shipment_with_weight({"value": 1.2, "unit": "kg"}), path="/shipments/shp_1")
         + responses(inbound_expected_at("2026-07-08"), path="/inbound-shipments/ib_1")
     )
@@ -210,6 +215,16 @@ def test_every_rule_passes_correct_responses() -> None:
             shipment_with_weight(1.2),
             "/shipments/shp_1",
             "expected an object with an explicit unit at $.parcels[0].weight, got 1.2",
+        ),
+        (
+            zz.forbidden_only_for_scope,
+            httpx.Response(
+                403,
+                json={**NO_SCOPE, "error": {**NO_SCOPE["error"], "code": "forbidden"}},
+                headers=GOOD_HEADERS,
+            ),
+            "/warehouses",
+            "expected a 403 only with code 'insufficient_scope', got 'forbidden'",
         ),
         (
             zz.rate_limited_retry_after,

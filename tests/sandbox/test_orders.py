@@ -70,6 +70,21 @@ def test_reference_data_errors_name_the_field(acme: SpecClient) -> None:
         assert (r.json()["error"]["code"], r.json()["error"]["field"]) == (code, field)
 
 
+def test_a_price_without_currency_names_the_missing_currency(acme: SpecClient) -> None:
+    """`unit_price` needs `currency` (dependentRequired): the error's field is the missing
+    `items[n].currency`, not the line `items[n]`."""
+    priced = {"sku": "WIDGET-BLUE-M", "quantity": 1, "unit_price": "19.99"}
+    for items, field in (
+        ([priced], "items[0].currency"),
+        ([{**priced, "currency": "AUD"}, priced], "items[1].currency"),
+    ):
+        r = acme.create_order(order_body(items=items))
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert (error["code"], error["field"]) == ("validation_failed", field), error
+        assert "unit_price" in error["message"], error
+
+
 def test_a_stored_422_is_replayed_for_the_same_key(acme: SpecClient) -> None:
     bad = order_body(warehouse_id="wh_zzz")
     assert acme.create_order(bad, key="key-3").json()["error"]["code"] == "invalid_warehouse"
