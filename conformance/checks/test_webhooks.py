@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import re
 import time
 from collections.abc import Iterator
@@ -1170,3 +1171,246 @@ def test_patch_active_reenables_a_disabled_subscription(
             f"{row.get('status')!r} and {leftover} ({shown(seen)})"
         )
     delivery_after(hooks, hook, driver, factory)
+
+
+# -- the event log, redelivery and order.updated (decision 45) -----------------------------------
+
+# How far before an order's created_at the kit starts reading the log: the log's clock and the
+# order's may differ slightly, and rows are matched by event_id and data.id anyway.
+LOG_MARGIN = 60.0
+
+
+def since_before(resource: dict[str, Any]) -> str:
+    """An RFC 3339 instant LOG_MARGIN seconds before the resource's created_at (or now)."""
+    moment = parse_ts(resource.get("created_at"))
+    start = (moment.timestamp() if moment is not None else time.time()) - LOG_MARGIN
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))
+
+
+def logged_events(api: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    walk = walk_list(api, "/events", params, limit=100, max_pages=50)
+    assert walk.error is None, walk.error
+    return [row for _, row in walk.rows()]
+
+
+def first_delivery(hooks: Hooks, hook: Hook, event_type: str, match: Any, what: str) -> Delivery:
+    receiver = hooks.receiver
+    got = wait_event(receiver, hook, event_type, match)
+    if not got:
+        missing_delivery(
+            receiver.timeout,
+            f"expected a {event_type} delivery {what} within {receiver.timeout:g} s, got "
+            f"{arrived_types(receiver.deliveries(hook.path))}",
+        )
+    return got[0]
+
+
+def held_order(hooks: Hooks, driver: Any, factory: TestData, hook: Hook) -> Delivery:
+    """A new order put on hold; its order.updated delivery (status on_hold) to `hook`."""
+    order = stocked_order(factory)
+    driver.hold(order["id"])
+    return first_delivery(
+        hooks,
+        hook,
+        "order.updated",
+        lambda d: d.get("id") == order["id"] and d.get("status") == "on_hold",
+        f"for the hold of {order['id']}",
+    )
+
+
+def order_problems(rows: list[dict[str, Any]], since: str, event_type: str) -> list[str]:
+    """Whether a page walk of the log runs oldest first and starts at `created_since`."""
+    times = [parse_ts(row.get("created_at")) for row in rows]
+    known = [moment for moment in times if moment is not None]
+    problems = []
+    if len(known) < len(times):
+        problems.append(f"type={event_type}: an event without an RFC 3339 created_at")
+    if any(later < earlier for earlier, later in itertools.pairwise(known)):
+        problems.append(f"type={event_type}: the log is not ordered by created_at")
+    start = parse_ts(since)
+    early = [moment.isoformat() for moment in known if start is not None and moment < start]
+    if early:
+        problems.append(f"created_since={since} listed events created at {early[:2]}")
+    return problems
+
+
+@requirement("WHK-029")
+def test_event_log_lists_every_event_as_delivered(
+    hooks: Hooks, api: Any, factory: TestData, spec: dict[str, Any], schema_validator: Any
+) -> None:
+    """A subscription to order.cancelled only; an order is cancelled. GET /events?type=
+    order.cancelled lists the delivered event with the same envelope; GET /events?type=
+    order.updated lists the cancel's order.updated too (no subscription of the kit's lasts
+    beyond its check but the shared scenario's, which does not want it); `created_since` and
+    `type` filter; each listed event is valid against its type's schema; the log runs oldest
+    first."""
+    hook = hooks.create(["order.cancelled"], "log")
+    order = stocked_order(factory)
+    resp = api.request("POST", f"/orders/{order['id']}/cancel")
+    assert resp.status == 200, f"expected 200 for the cancel, got {resp.describe()}"
+    delivered = first_delivery(
+        hooks,
+        hook,
+        "order.cancelled",
+        lambda d: d.get("id") == order["id"],
+        f"for the cancel of {order['id']}",
+    ).envelope
+    since = since_before(order)
+    problems: list[str] = []
+    for event_type, wanted in (("order.cancelled", True), ("order.updated", False)):
+        rows = logged_events(api, {"created_since": since, "type": event_type})
+        others = sorted({str(r.get("event_type")) for r in rows} - {event_type})
+        if others:
+            problems.append(f"type={event_type} also listed {others}")
+        problems += order_problems(rows, since, event_type)
+        mine = [
+            r
+            for r in rows
+            if isinstance(r.get("data"), dict) and r["data"].get("id") == order["id"]
+        ]
+        for row in mine:
+            schema = event_schema(spec, row.get("event_type"))
+            if schema is not None:
+                problems += [
+                    f"{p} ({schema})" for p in schema_validator.validate_component(row, schema)
+                ]
+        if wanted:
+            same = [r for r in mine if r.get("event_id") == delivered.get("event_id")]
+            if not same:
+                problems.append(
+                    f"the delivered {event_type} {delivered.get('event_id')!r} is not in the log"
+                )
+            elif same[0] != delivered:
+                keys = sorted(
+                    k for k in {*same[0], *delivered} if same[0].get(k) != delivered.get(k)
+                )
+                problems.append(f"the logged event differs from the delivery in {keys}")
+        elif not any(r.get("data", {}).get("status") == "cancelled" for r in mine):
+            problems.append(
+                f"the order.updated event of {order['id']}'s cancel (no kit subscription wanted"
+                " it) is not in the log"
+            )
+    assert not problems, f"expected the event log to list every event as delivered: {problems}"
+
+
+@requirement("WHK-030")
+def test_redelivery_carries_the_same_event_id_signed_afresh(
+    hooks: Hooks, api: Any, driver: Any, factory: TestData
+) -> None:
+    """Two subscriptions to order.updated get an order's hold. POST /events/{id}/redeliver naming
+    the first answers 202 with that one subscription and delivers the event to it alone, same
+    event_id and data, with a new t and a v1 that verifies; without a body it answers 202 naming
+    both and the second gets it again too."""
+    first = hooks.create(["order.updated"], "redeliver-a")
+    second = hooks.create(["order.updated"], "redeliver-b")
+    original = held_order(hooks, driver, factory, first)
+    event_id, rid = original.event_id, original.data.get("id")
+    receiver = hooks.receiver
+
+    def copies(hook: Hook, count: int, timeout: float | None = None) -> list[Delivery]:
+        return receiver.wait_for(
+            hook.path,
+            lambda d: d.event_id == event_id and d.data.get("id") == rid,
+            count=count,
+            timeout=timeout,
+        )
+
+    if not copies(second, 1):
+        missing_delivery(receiver.timeout, f"expected {event_id!r} at the second subscription")
+    t, _ = signature_parts(original.headers.get(SIGNATURE_HEADER))
+    # The first delivery was signed in its arrival's second or before: a fresh t differs.
+    time.sleep(max(0.0, int(original.arrived) + 1.05 - time.time()))
+    resp = api.request("POST", f"/events/{event_id}/redeliver", json={"webhook_id": first.id})
+    body = resp.json if isinstance(resp.json, dict) else {}
+    assert resp.status == 202 and body.get("webhook_ids") == [first.id], (
+        f"expected 202 naming {first.id} only, got {resp.describe()}"
+    )
+    again = copies(first, 2)
+    if len(again) < 2:
+        missing_delivery(receiver.timeout, f"expected the redelivery of {event_id!r}, got none")
+    redelivered = again[1]
+    problems = []
+    if redelivered.envelope != original.envelope:
+        problems.append("the redelivered envelope differs from the first delivery's")
+    if problem := signature_problem(redelivered, first.secret):
+        problems.append(problem)
+    t2, _ = signature_parts(redelivered.headers.get(SIGNATURE_HEADER))
+    if not (t2 and t2.isdigit() and t and t.isdigit() and int(t2) > int(t)):
+        problems.append(f"the redelivery's t={t2} is not fresh (the first delivery's was {t})")
+    if len(copies(second, 2, timeout=1.5)) > 1:
+        problems.append(f"the redelivery named {first.id} also reached {second.id}")
+    everyone = api.request("POST", f"/events/{event_id}/redeliver")
+    named = everyone.json.get("webhook_ids") if isinstance(everyone.json, dict) else None
+    if (
+        everyone.status != 202
+        or not isinstance(named, list)
+        or not {first.id, second.id} <= set(named)
+    ):
+        problems.append(
+            f"expected 202 naming both subscriptions without a body, got {everyone.describe()}"
+        )
+    elif len(copies(second, 2)) < 2:
+        problems.append(f"the redelivery to every subscription did not reach {second.id}")
+    assert not problems, f"expected a redelivery of {event_id!r} signed afresh: {problems}"
+
+
+@requirement("WHK-031")
+def test_redelivering_unknown_things_is_404(
+    hooks: Hooks, api: Any, driver: Any, factory: TestData
+) -> None:
+    """POST /events/{id}/redeliver answers 404 in the error envelope for an event id that does
+    not exist, and for a webhook_id that does not exist (of an event that does)."""
+    hook = hooks.create(["order.updated"], "redeliver-404")
+    event_id = held_order(hooks, driver, factory, hook).event_id
+    problems = []
+    for path, body in (
+        (f"/events/evt_kit_no_such_event_{factory.run_id}/redeliver", None),
+        (f"/events/{event_id}/redeliver", {"webhook_id": f"whk_kit_no_such_{factory.run_id}"}),
+    ):
+        resp = api.request("POST", path, **({} if body is None else {"json": body}))
+        if resp.status != 404 or error_code(resp) is None:
+            problems.append(f"{path} {body or ''}: {resp.describe()}")
+    assert not problems, f"expected 404 in the error envelope, got {problems}"
+
+
+def order_update(hooks: Hooks, hook: Hook, rid: str, key: str, value: Any, what: str) -> Delivery:
+    """The order.updated delivery to `hook` of order `rid` whose data has `key` == `value`."""
+    return first_delivery(
+        hooks,
+        hook,
+        "order.updated",
+        lambda d: d.get("id") == rid and d.get(key) == value,
+        f"for the {what} of {rid}",
+    )
+
+
+@requirement("WHK-032")
+def test_order_updated_fires_on_every_change_with_the_full_order(
+    hooks: Hooks,
+    api: Any,
+    driver: Any,
+    factory: TestData,
+    spec: dict[str, Any],
+    schema_validator: Any,
+) -> None:
+    """A subscription to order.updated sees an amend (the new packing_note), a hold and a cancel
+    of one order, each with the full order valid against the spec's OrderUpdatedEvent."""
+    hook = hooks.create(["order.updated"], "order-updated")
+    order = stocked_order(factory)
+    rid = order["id"]
+    note = f"kit {factory.run_id}"
+    resp = api.request(
+        "PATCH",
+        f"/orders/{rid}",
+        json={"packing_note": note},
+        headers={"If-Match": f'"{order.get("version")}"'},
+    )
+    assert resp.status == 200, f"expected 200 for the amend, got {resp.describe()}"
+    seen = [order_update(hooks, hook, rid, "packing_note", note, "amend")]
+    driver.hold(rid)
+    seen.append(order_update(hooks, hook, rid, "status", "on_hold", "hold"))
+    resp = api.request("POST", f"/orders/{rid}/cancel")
+    assert resp.status == 200, f"expected 200 for the cancel, got {resp.describe()}"
+    seen.append(order_update(hooks, hook, rid, "status", "cancelled", "cancel"))
+    problems = [p for d in seen for p in payload_problems(d, spec, schema_validator)]
+    assert not problems, f"expected full orders in order.updated, got {problems[:3]}"

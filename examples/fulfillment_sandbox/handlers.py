@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import idempotency, inbound, inventory, orders, reference, returns, shipments, webhooks
+from . import (
+    events,
+    idempotency,
+    inbound,
+    inventory,
+    orders,
+    reference,
+    returns,
+    shipments,
+    webhooks,
+)
 from .context import Ctx, Reply
 from .errors import ApiError
 from .storage import Tx, transaction
@@ -216,6 +226,22 @@ def rotate_webhook_secret(ctx: Ctx) -> Reply:
     return Reply(200, outcome.body, {"Idempotent-Replayed": "true"} if outcome.replayed else {})
 
 
+# --- the event log (decision 45) ------------------------------------------------------------
+
+
+def list_events(ctx: Ctx) -> Reply:
+    query = ctx.list_query("created_since", "type")
+    with ctx.services.db.read() as conn:
+        return Reply(200, events.list_events(conn, ctx.services.codec, ctx.partner, query))
+
+
+def redeliver_event(ctx: Ctx) -> Reply:
+    # The body (optional) was validated against EventRedeliver.
+    hook_id = (ctx.body or {}).get("webhook_id")
+    with transaction(ctx.services.db, ctx.partner) as tx:
+        return Reply(202, events.redeliver(tx, ctx.path["event_id"], hook_id))
+
+
 OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
     "createOrder": create_order,
     "listOrders": list_orders,
@@ -240,4 +266,6 @@ OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
     "deleteWebhook": delete_webhook,
     "rotateWebhookSecret": rotate_webhook_secret,
     "updateWebhook": update_webhook,
+    "listEvents": list_events,
+    "redeliverEvent": redeliver_event,
 }

@@ -228,12 +228,21 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
 
 
 def touch(tx: Tx, order_id: str, **columns: Any) -> None:
-    """Update columns of an order and bump its version and updated_at (decision 12)."""
+    """Update columns of an order and bump its version and updated_at (decision 12), then
+    announce the change (`changed`). Every change of an order after its creation goes through
+    here, so every one fires order.updated."""
     sets = "".join(f"{name} = ?, " for name in columns)
     tx.conn.execute(
         f"UPDATE orders SET {sets}version = version + 1, updated_at = ? WHERE id = ?",
         (*columns.values(), tx.stamp("orders"), order_id),
     )
+    changed(tx, order_id)
+
+
+def changed(tx: Tx, order_id: str) -> None:
+    """order.updated with the full order as it now is (decision 45). `touch` calls it; a change
+    that writes the order some other way calls it after its last write."""
+    webhooks.emit(tx, "order.updated", get(tx.conn, tx.partner, order_id))
 
 
 def check_if_match(if_match: str | None, version: int) -> None:

@@ -104,7 +104,7 @@ CREATE TABLE IF NOT EXISTS webhooks (
 CREATE INDEX IF NOT EXISTS webhooks_poll ON webhooks (partner, updated_at, id);
 CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, type TEXT NOT NULL, created_at TEXT NOT NULL,
-  body TEXT NOT NULL);
+  body TEXT NOT NULL, updated_at TEXT);
 CREATE TABLE IF NOT EXISTS deliveries (
   id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, webhook_id TEXT NOT NULL,
   state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL,
@@ -133,6 +133,9 @@ ADDED_COLUMNS = (
     ("deliveries", "first_attempt_at", "REAL"),
     ("webhooks", "previous_secret", "TEXT"),
     ("webhooks", "previous_secret_expires", "REAL"),
+    # The event log pages on (updated_at, id) like every list; an event never changes, so
+    # updated_at is its created_at (older rows get it copied on open, see add_missing_columns).
+    ("events", "updated_at", "TEXT"),
 )
 
 # Tables whose rows carry an `updated_at` clients poll on; each gets its own monotonic clock.
@@ -146,6 +149,7 @@ STAMPED_TABLES = (
     "inventory_adjustments",
     "returns",
     "webhooks",
+    "events",
 )
 
 
@@ -155,6 +159,13 @@ def add_missing_columns(conn: sqlite3.Connection) -> None:
         present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in present:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            if (table, column) == ("events", "updated_at"):
+                conn.execute("UPDATE events SET updated_at = created_at")
+    # Indexes on added columns, built once they exist.
+    conn.execute("CREATE INDEX IF NOT EXISTS events_poll ON events (partner, updated_at, id)")
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS events_type_poll ON events (partner, type, updated_at, id)"
+    )
 
 
 def format_ms(epoch_ms: int) -> str:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from .errors import ApiError, not_found
 from .paging import ListQuery, list_page
-from .storage import Tx, dumps, format_ms, new_id, now_iso
+from .storage import Tx, dumps, format_ms, new_id
 
 # Plain http is accepted only for receivers on this machine: any 127.0.0.0/8 address, ::1, or
 # localhost (which resolves to the loopback interface).
@@ -37,8 +37,25 @@ ROTATION_OVERLAP = 24 * 3600.0
 
 
 def emit(tx: Tx, event_type: str, data: dict[str, Any]) -> None:
-    """Queue `event_type` with the full resource for every subscription that wants it."""
-    hooks = [
+    """Log `event_type` with the full resource (every event, wanted or not: the event log lists
+    them all, decision 45) and queue it for every active subscription that wants it."""
+    event_id = new_id("evt", 20)
+    # The events table's own monotonic clock: the log pages on (created_at, id).
+    created_at = tx.stamp("events")
+    body = dumps(
+        {"event_id": event_id, "event_type": event_type, "created_at": created_at, "data": data}
+    )
+    tx.conn.execute(
+        "INSERT INTO events (id, partner, type, created_at, updated_at, body) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (event_id, tx.partner, event_type, created_at, created_at, body),
+    )
+    queue(tx, event_id, subscribers(tx, event_type))
+
+
+def subscribers(tx: Tx, event_type: str) -> list[str]:
+    """The partner's active subscriptions that list `event_type`."""
+    return [
         row["id"]
         for row in tx.conn.execute(
             "SELECT id, events FROM webhooks WHERE partner = ? AND deleted = 0 "
@@ -47,24 +64,18 @@ def emit(tx: Tx, event_type: str, data: dict[str, Any]) -> None:
         )
         if event_type in _events(row["events"])
     ]
-    if not hooks:
-        return
-    event_id = new_id("evt", 20)
-    created_at = now_iso()
-    body = dumps(
-        {"event_id": event_id, "event_type": event_type, "created_at": created_at, "data": data}
-    )
-    tx.conn.execute(
-        "INSERT INTO events (id, partner, type, created_at, body) VALUES (?, ?, ?, ?, ?)",
-        (event_id, tx.partner, event_type, created_at, body),
-    )
-    for hook_id in hooks:
+
+
+def queue(tx: Tx, event_id: str, hook_ids: list[str]) -> None:
+    """A new pending delivery of the logged event to each subscription, due now."""
+    for hook_id in hook_ids:
         tx.conn.execute(
             "INSERT INTO deliveries (event_id, webhook_id, state, attempts, next_attempt_at) "
             "VALUES (?, ?, 'pending', 0, 0)",
             (event_id, hook_id),
         )
-    tx.db.request_wake()
+    if hook_ids:
+        tx.db.request_wake()
 
 
 def _events(text: str) -> list[str]:

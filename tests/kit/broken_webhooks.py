@@ -21,7 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
+from fulfillment_sandbox import orders, webhooks
 from fulfillment_sandbox.delivery import sign
+from fulfillment_sandbox.storage import transaction
 from starlette.concurrency import run_in_threadpool
 
 from tests.kit.asgi import Request, Response
@@ -35,6 +37,7 @@ ALL_EVENTS = [
     "inbound.received",
     "inventory.adjusted",
     "return.received",
+    "order.updated",
 ]
 
 
@@ -520,3 +523,94 @@ class LongerRotationOverlap(RotationOverlap):
     """Legal: a rotation's overlap window lasts 72 hours (the spec asks for at least 24)."""
 
     hours = 72.0
+
+
+# -- the event log, redelivery and order.updated (decision 45) -------------------------------------
+
+
+def _delivered_event_ids(app: Any, event_ids: list[str]) -> set[str]:
+    db = sandbox_of(app).state.services.db
+    with db.read() as conn:
+        marks = ",".join("?" for _ in event_ids)
+        rows = conn.execute(
+            f"SELECT DISTINCT event_id FROM deliveries WHERE event_id IN ({marks})", event_ids
+        ).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+class LogsOnlyDeliveredEvents(Middleware):
+    """GET /events lists only events some subscription wanted (the sandbox's old outbox, which
+    stored an event only when it had somewhere to deliver it)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        body = response.json
+        if request.method == "GET" and request.path == "/events" and isinstance(body, dict):
+            rows = list(body.get("data") or [])
+            ids = [str(row.get("event_id")) for row in rows]
+            kept = await run_in_threadpool(_delivered_event_ids, self.app, ids) if ids else set()
+            return response.with_json(
+                {**body, "data": [row for row in rows if row.get("event_id") in kept]}
+            )
+        return response
+
+
+class RedeliveryGetsNewEventId(DeliveryBreak):
+    """A redelivery (a second delivery row of one event to one subscription) carries a new
+    event_id, so the receiver cannot dedupe it."""
+
+    def body(self, row: dict[str, Any], body: bytes) -> bytes:
+        with self.db.read() as conn:
+            earlier = conn.execute(
+                "SELECT COUNT(*) FROM deliveries WHERE event_id = ? AND webhook_id = ? AND id < ?",
+                (row["event_id"], row["webhook_id"], row["id"]),
+            ).fetchone()[0]
+        if not earlier:
+            return body
+        return compact({**envelope(body), "event_id": f"evt_again{uuid.uuid4().hex[:12]}"})
+
+
+class RedeliverAnythingAccepted(Middleware):
+    """POST /events/{id}/redeliver answers 202 (queued for nobody) where it should answer 404."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        redeliver = request.method == "POST" and request.path.endswith("/redeliver")
+        if redeliver and response.status == 404:
+            event_id = request.path.split("/")[-2]
+            accepted = {"event_id": event_id, "webhook_ids": []}
+            return response.with_json(accepted, status=202)
+        return response
+
+
+class HoldNotAnnounced(DeliveryBreak):
+    """An order going on hold sends no order.updated (amends and cancels still do)."""
+
+    def skip(self, row: dict[str, Any], body: bytes) -> bool:
+        event = envelope(body)
+        return bool(
+            event["event_type"] == "order.updated" and event["data"].get("status") == "on_hold"
+        )
+
+
+# -- legal choices (never failures) ----------------------------------------------------------------
+
+
+def _announce_order(app: Any, partner: str, order_id: str) -> None:
+    with transaction(sandbox_of(app).state.services.db, partner) as tx:
+        webhooks.emit(tx, "order.updated", orders.get(tx.conn, tx.partner, order_id))
+
+
+class OrderUpdatedOnCreate(Middleware):
+    """Also fires order.updated when an order is created (the contract asks for one on every
+    change after creation and is silent on creation itself: a server may announce it too)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        body = response.json
+        if request.method == "POST" and request.path == "/orders" and response.status == 201:
+            auth = sandbox_of(self.app).state.services.auth
+            partner = auth.partner_for(request.headers.get("authorization"))
+            if partner is not None and isinstance(body, dict):
+                await run_in_threadpool(_announce_order, self.app, partner, str(body["id"]))
+        return response

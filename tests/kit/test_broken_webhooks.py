@@ -39,7 +39,11 @@ B = Broken
 GROUPS: list[list[Broken]] = [
     # A signature that does not verify fails every check that verifies one (the rotation's too).
     [
-        B(broken.SignsReserializedJson, "WHK-008", ("WHK-011", "WHK-016", "WHK-023", "WHK-026")),
+        B(
+            broken.SignsReserializedJson,
+            "WHK-008",
+            ("WHK-011", "WHK-016", "WHK-023", "WHK-026", "WHK-030"),
+        ),
         B(broken.SecretShownAgain, "WHK-003"),
         # An event never sent is also not sent within the deadline.
         B(broken.VoidNotAnnounced, "WHK-014", ("WHK-024",)),
@@ -54,16 +58,20 @@ GROUPS: list[list[Broken]] = [
         B(
             broken.SignatureWithoutTimestamp,
             "WHK-007",
-            ("WHK-008", "WHK-009", "WHK-011", "WHK-016", "WHK-023", "WHK-026"),
+            ("WHK-008", "WHK-009", "WHK-011", "WHK-016", "WHK-023", "WHK-026", "WHK-030"),
         ),
         B(broken.CreatedWithoutCreatedAt, "WHK-002"),
         B(broken.FutureUpdatedAt, "WHK-020"),
     ],
-    # An unknown event type is invalid and was not subscribed to.
+    # An unknown event type is invalid and was not subscribed to (nor is it the logged one).
     [
         B(broken.SpacedSignatureHeader, "WHK-007", ("WHK-016", "WHK-023", "WHK-026")),
         B(broken.DeleteIsNoOp, "WHK-004"),
-        B(broken.AmericanCancelSpelling, "WHK-015", ("WHK-006", "WHK-018", "WHK-024")),
+        B(
+            broken.AmericanCancelSpelling,
+            "WHK-015",
+            ("WHK-006", "WHK-018", "WHK-024", "WHK-029"),
+        ),
     ],
     # The thin shipment.created lacks the order_id the event check reads; inventory.updated is MAY.
     [
@@ -78,13 +86,15 @@ GROUPS: list[list[Broken]] = [
     [B(broken.NoRetryAfter500, "WHK-010", ("WHK-011",)), B(broken.OneSecretForAll, "WHK-021")],
     [B(broken.RetryKeepsFirstSignature, "WHK-011"), B(broken.KeyIgnoredOnCreate, "WHK-022")],
     [
-        B(broken.SharedEventId, "WHK-019"),
+        # The delivered event_id is not the logged one: the log and redelivery cannot find it.
+        B(broken.SharedEventId, "WHK-019", ("WHK-029", "WHK-030")),
         B(broken.DeliversEveryType, "WHK-018"),
         B(broken.PatchIgnored, "WHK-028"),
     ],
-    # The kit waits the spec's 30 s for the cancel's event; by then it is missing too.
+    # The kit waits the spec's 30 s for the cancel's event; by then it is missing too (the
+    # event log check waits for it as well).
     [
-        B(broken.LateCancelNotice, "WHK-024", ("WHK-015",)),
+        B(broken.LateCancelNotice, "WHK-024", ("WHK-015", "WHK-029")),
         B(broken.RotationSignsNewSecretOnly, "WHK-023"),
         B(broken.ShortRotationOverlap, "WHK-025"),
         B(broken.DisabledWithoutReason, "WHK-027"),
@@ -95,6 +105,13 @@ GROUPS: list[list[Broken]] = [
         B(broken.RotatedSecretShownAgain, "WHK-025"),
         B(broken.RetriesForever, "WHK-027"),
     ],
+    # The event log, redelivery and order.updated (decision 45).
+    [
+        B(broken.LogsOnlyDeliveredEvents, "WHK-029"),
+        B(broken.RedeliveryGetsNewEventId, "WHK-030"),
+        B(broken.RedeliverAnythingAccepted, "WHK-031"),
+    ],
+    [B(broken.HoldNotAnnounced, "WHK-032", ("WHK-030", "WHK-031"))],
 ]
 CASES = [case for group in GROUPS for case in group]
 GROUP_OF = {str(case): number for number, group in enumerate(GROUPS) for case in group}
@@ -135,10 +152,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def build_legal(db_path: str, _members: Sequence[Broken]) -> Any:
     """Legal choices the webhook checks must accept: the old secret's v1 first, a 72 h window,
-    and inventory.updated for on_hand changes only (never for an allocation)."""
+    inventory.updated for on_hand changes only (never for an allocation), and order.updated on
+    an order's creation too."""
     app = sandbox.create_app(db_path, inventory_events="on_hand_only")
     broken.install(app, [broken.OldSignatureFirst])
-    return broken.LongerRotationOverlap(app)
+    return broken.OrderUpdatedOnCreate(broken.LongerRotationOverlap(app))
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
@@ -158,9 +176,10 @@ def test_healthy_sandbox_passes_every_webhooks_id(runs: dict[str, Any]) -> None:
 
 
 def test_legal_rotation_choices_pass(runs: dict[str, Any]) -> None:
-    """A server that puts the previous secret's v1 first, keeps it for 72 hours and fires
-    inventory.updated only when on_hand moves passes every webhooks id the healthy sandbox passes
-    (no false alarm on WHK-023, WHK-025, WHK-026, nor on the inventory events)."""
+    """A server that puts the previous secret's v1 first, keeps it for 72 hours, fires
+    inventory.updated only when on_hand moves and order.updated on creation too passes every
+    webhooks id the healthy sandbox passes (no false alarm on WHK-023, WHK-025, WHK-026, on the
+    inventory events, nor on WHK-029 to WHK-032)."""
     gallery.assert_all_passed(
         runs["legal"], [rid for rid in webhook_ids() if rid != "WHK-017"], "WHK"
     )

@@ -35,6 +35,8 @@ OPERATIONS = [
     ("DELETE", "/webhooks/{webhook_id}", "deleteWebhook"),
     ("PATCH", "/webhooks/{webhook_id}", "updateWebhook"),
     ("POST", "/webhooks/{webhook_id}/rotate-secret", "rotateWebhookSecret"),
+    ("GET", "/events", "listEvents"),
+    ("POST", "/events/{event_id}/redeliver", "redeliverEvent"),
     ("POST", "/sandbox/orders/{order_id}/pick", "sandboxPickOrder"),
     ("POST", "/sandbox/orders/{order_id}/hold", "sandboxHoldOrder"),
     ("POST", "/sandbox/orders/{order_id}/ship", "sandboxShipOrder"),
@@ -58,9 +60,11 @@ EVENTS = [
     "inbound.received",
     "inventory.adjusted",
     "return.received",
+    "order.updated",
 ]
 
 EVENT_SCHEMAS = {
+    "order.updated": "Order",
     "shipment.created": "Shipment",
     "shipment.updated": "Shipment",
     "order.cancelled": "Order",
