@@ -113,8 +113,9 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Sandbox throughput, webhook delivery latency, and polling latency at 1 k and 1 M orders
-    (bench_scale: a few minutes, 2 GB of disk); prints figures, asserts nothing."""
+    """Sandbox throughput, webhook delivery latency, polling latency at 1 k and 1 M orders and
+    the kit's run against both (bench_scale: tens of minutes, 2 GB of disk); prints figures,
+    writes bench/results/*.json, asserts nothing."""
     _install(session)
     for script in sorted((ROOT / "bench").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)

@@ -5,11 +5,14 @@ For each size this seeds a database straight through SQLite (one partner, a year
 orders, their lines and allocations, one delivered shipment each, SKUs and stock rows, stamped
 the way the sandbox stamps them), then starts `python -m fulfillment_sandbox` on a free
 127.0.0.1 port over it and measures p50/p99 of the polling and lookup requests, the page latency
-of a 10,000-row cursor walk, POST /orders throughput with 1 and 16 clients, the server's RSS and
-the database size. The last `RECENT` orders fall in the last hour at every size, so a poll has
-the same answer to give whatever the history: a ratio near 1 means the cost does not grow with it.
+of a 10,000-row cursor walk, POST /orders and GET /orders/{id} throughput with 1 and 16 clients,
+webhook delivery latency, the server's RSS and the database size. The last `RECENT` orders fall
+in the last hour at every size, so a poll has the same answer to give whatever the history: a
+ratio near 1 means the cost does not grow with it. Then the kit's whole run (every profile, a
+fixed seed) against a fresh sandbox and against the largest history: a kit that finds its own
+data by filters and ids makes the same requests in about the same time (scale_extras.py).
 Prints the SQLite query plan of every query measured. Asserts nothing; figures go to
-bench/results/scale.json.
+bench/results/scale.json (scale-quick.json with --quick).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from fulfillment_sandbox.reference import seed_partner
 from fulfillment_sandbox.shipments import DEFAULT_COST, TRACKING_URLS
 from fulfillment_sandbox.storage import _ALPHABET, Database, dumps, format_ms, transaction
 from sandbox_process import sandbox_process
+from scale_extras import get_throughput, kit_run, print_kit_runs, webhook_latencies
 
 PARTNER = "acme"
 TOKEN = "wms_test_acme_token"
@@ -469,16 +473,40 @@ def run_sizes(sizes: list[int], tmp: Path, repeat: int, posts: int) -> list[dict
         latencies = measure_reads(
             [(base, info) for (base, _), (_, info) in zip(servers, seeded, strict=True)], repeat
         )
-        for result, latency, (base, pid) in zip(results, latencies, servers, strict=True):
+        for result, latency, (base, _pid), (_, info) in zip(
+            results, latencies, servers, seeded, strict=True
+        ):
             result["latency"] = latency
             result["post_orders_per_s"] = {
                 str(n): post_throughput(base, n, posts * max(1, n // 4)) for n in (1, 16)
             }
+            order_ids = [order_id for order_id, _ in info["sample"]]
+            result["get_order_per_s"] = {
+                str(n): get_throughput(base, n, 4 * posts * max(1, n // 4), order_ids)
+                for n in (1, 16)
+            }
+        bases = [base for base, _ in servers]
+        for result, latency in zip(results, webhook_latencies(bases, repeat // 2), strict=True):
+            result["webhook_latency"] = percentiles(latency)
+        for result, (_, pid) in zip(results, servers, strict=True):
             result["server_rss_mb"] = rss_mb(pid)
     for result, (db_path, _) in zip(results, seeded, strict=True):
         result["db_size_mb"] = db_size_mb(db_path)
         print_size(result)
     return results
+
+
+def kit_runs(largest: Path, rows: int, tmp: Path, kit_args: list[str]) -> dict[str, Any]:
+    """The kit's run against a fresh sandbox and against the largest history, one after the
+    other (each run is CPU-bound on this machine; side by side they would slow each other)."""
+    runs = {}
+    for label, db_path in (("fresh", tmp / "fresh.sqlite3"), (f"{rows:,} orders", largest)):
+        with sandbox(db_path) as (base, _pid):
+            runs[label] = kit_run(base, kit_args)
+    print(
+        f"\nthe kit against a fresh sandbox and one holding {rows:,} orders ({' '.join(kit_args)})"
+    )
+    return {"runs": runs, "ratios": print_kit_runs(runs)}
 
 
 def print_size(result: dict[str, Any]) -> None:
@@ -487,14 +515,23 @@ def print_size(result: dict[str, Any]) -> None:
         print(f"  {label:<34} p50 {figure['p50_ms']:7.2f} ms  p99 {figure['p99_ms']:7.2f} ms")
     for n, rate in result["post_orders_per_s"].items():
         print(f"  POST /orders, {n:>2} client(s)            {rate:8.1f} req/s")
+    for n, rate in result["get_order_per_s"].items():
+        print(f"  GET /orders/{{id}}, {n:>2} client(s)        {rate:8.1f} req/s")
+    hook = result["webhook_latency"]
+    print(
+        f"  {'webhook delivery (change to receiver)':<34} p50 {hook['p50_ms']:7.2f} ms  "
+        f"p99 {hook['p99_ms']:7.2f} ms"
+    )
     print(f"  server RSS {result['server_rss_mb']:.0f} MB, database {result['db_size_mb']:.0f} MB")
 
 
 def print_ratios(small: dict[str, Any], large: dict[str, Any]) -> dict[str, dict[str, float]]:
     print(f"\nratio {large['rows']:,} / {small['rows']:,} orders (goal: under 1.5)")
     ratios = {}
-    for label, figure in large["latency"].items():
-        base = small["latency"][label]
+    large_latency = {**large["latency"], "webhook delivery": large["webhook_latency"]}
+    small_latency = {**small["latency"], "webhook delivery": small["webhook_latency"]}
+    for label, figure in large_latency.items():
+        base = small_latency[label]
         ratio = {p: figure[p] / base[p] for p in ("p50_ms", "p99_ms")}
         ratios[label] = ratio
         print(f"  {label:<34} p50 x{ratio['p50_ms']:5.2f}  p99 x{ratio['p99_ms']:5.2f}")
@@ -512,15 +549,37 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=200, help="requests per measured query")
     parser.add_argument("--posts", type=int, default=100, help="POST /orders per 4 clients")
     parser.add_argument("--tmp", default=None, help="directory for the databases")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="while developing: 1 k and 20 k orders, fewer requests, a kit run without the "
+        "property-based phase",
+    )
+    parser.add_argument("--no-kit", action="store_true", help="skip the kit runs")
     args = parser.parse_args()
-    sizes = args.rows or [1_000, 1_000_000]
+    sizes = args.rows or ([1_000, 20_000] if args.quick else [1_000, 1_000_000])
+    repeat, posts = (
+        (min(args.repeat, 40), min(args.posts, 20))
+        if args.quick
+        else (
+            args.repeat,
+            args.posts,
+        )
+    )
+    kit_args = ["--profile", "all", "--seed", "1"]
+    if args.quick:
+        kit_args += ["--no-property-based", "--model-steps", "40"]
+    summary: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "quick": args.quick}
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
-        results = run_sizes(sizes, Path(tmp), args.repeat, args.posts)
-    summary: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "sizes": results}
-    if len(results) >= 2:
-        summary["ratios"] = print_ratios(results[0], results[-1])
+        results = run_sizes(sizes, Path(tmp), repeat, posts)
+        summary["sizes"] = results
+        if len(results) >= 2:
+            summary["ratios"] = print_ratios(results[0], results[-1])
+        if not args.no_kit:
+            largest = Path(tmp) / f"scale-{sizes[-1]}.sqlite3"
+            summary["kit"] = kit_runs(largest, sizes[-1], Path(tmp), kit_args)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "scale.json"
+    out = RESULTS / ("scale-quick.json" if args.quick else "scale.json")
     out.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"\nfigures written to {out}")
     return 0

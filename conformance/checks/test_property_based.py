@@ -14,7 +14,7 @@ requirement whose every generated case was refused so ends `not_exercised`, with
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,14 +28,9 @@ from conformance.property.mapping import (
     RETRY_AFTER_REQUIREMENT,
     UNKNOWN_FIELD_REQUIREMENT,
 )
-from conformance.property.runner import (
-    Finding,
-    PropertyRun,
-    PropertySettings,
-    refused_throughout,
-    run_stateful_phase,
-    run_unit_phases,
-)
+
+if TYPE_CHECKING:
+    from conformance.property.runner import Finding, PropertyRun, PropertySettings
 
 # At most this many findings are spelled out in one failure message.
 MAX_LISTED = 5
@@ -43,6 +38,8 @@ MAX_LISTED = 5
 
 def settings_from(config: Any) -> PropertySettings:
     """The runner's settings from the kit's `conformance_config`."""
+    from conformance.property.runner import PropertySettings
+
     return PropertySettings(
         base_url=config.base_url,
         token=config.token or "",
@@ -60,6 +57,10 @@ def property_runs(
 ) -> Iterator[list[PropertyRun]]:
     if not getattr(conformance_config, "property_based", True):
         pytest.skip("property-based checks turned off (--no-property-based)")
+    # The runner imports Schemathesis and Hypothesis (a second of start-up): only a run that
+    # has the phase pays for it, not every run that collects this module and leaves it out.
+    from conformance.property.runner import run_stateful_phase, run_unit_phases
+
     settings = settings_from(conformance_config)
     runs = [run_unit_phases(settings), run_stateful_phase(settings)]
     _count_requests(request, sum(run.requests for run in runs))
@@ -80,6 +81,8 @@ def _assert_none(runs: list[PropertyRun], checks: tuple[str, ...], rule: str, **
         findings += [f for f in run.for_checks(*checks) if _selected(f, **kw)]
     if not findings:
         ids = kw.get("ids") or tuple(i for check in checks for i in CHECK_REQUIREMENTS[check])
+        from conformance.property.runner import refused_throughout
+
         reason = refused_throughout(runs, ids)
         if reason is not None:
             not_exercised(reason)

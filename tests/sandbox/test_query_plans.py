@@ -264,3 +264,57 @@ def test_an_older_database_gets_the_new_indexes_on_open(tmp_path: Path) -> None:
 def _index_names(conn: sqlite3.Connection) -> set[str]:
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
     return {str(name) for (name,) in rows}
+
+
+def _orders_history(db_path: Path, partners: tuple[str, ...], rows: int) -> None:
+    """`rows` bare orders per partner, straight into the table (as bench_scale seeds it)."""
+    storage.Database(str(db_path)).close()
+    conn = sqlite3.connect(db_path)
+    conn.executemany(
+        "INSERT INTO orders (id, partner, order_number, reference, status, warehouse_id, version,"
+        " created_at, updated_at, doc) VALUES (?, ?, ?, ?, 'received', 'wh_syd_1', 1, ?, ?, '{}')",
+        [
+            (f"ord_{partner}_{n}", partner, f"SO-{n}", f"R-{n}", stamp, stamp)
+            for partner in partners
+            for n in range(rows)
+            for stamp in [storage.format_ms(1_700_000_000_000 + 4 * n + len(partner))]
+        ],
+    )
+    conn.commit()
+    conn.close()
+
+
+def _steps_to_open(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """SQLite virtual-machine steps the sandbox's connections run while opening `db_path`."""
+    steps = [0]
+    connect = storage.Database._connect
+
+    def counted(self: storage.Database) -> sqlite3.Connection:
+        conn = connect(self)
+        conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 1)
+        return conn
+
+    with monkeypatch.context() as patch:
+        patch.setattr(storage.Database, "_connect", counted)
+        storage.Database(str(db_path)).close()
+    return steps[0]
+
+
+def test_opening_a_database_does_not_read_its_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening reads each stamped table's newest updated_at (the clock must never go back) by
+    seeks: the work is the same with ten times the orders. A plain MAX(updated_at) reads every
+    row (its query plan still says SEARCH), which took seconds at a million orders."""
+    partners = ("acme", "globex", "initech")
+    small, large = tmp_path / "small.sqlite3", tmp_path / "large.sqlite3"
+    _orders_history(small, partners, 200)
+    _orders_history(large, partners, 2_000)
+    small_steps = _steps_to_open(small, monkeypatch)
+    large_steps = _steps_to_open(large, monkeypatch)
+    assert large_steps < small_steps * 1.1, (small_steps, large_steps)
+    conn = sqlite3.connect(large)
+    for table in storage.STAMPED_TABLES:
+        (expected,) = conn.execute(f"SELECT MAX(updated_at) FROM {table}").fetchone()
+        assert storage.latest_stamp(conn, table) == expected, table
+    conn.close()
