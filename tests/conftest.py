@@ -2,8 +2,8 @@
 
 The suite starts the kit (and sandboxes) in about a hundred subprocesses. With
 PYTHONDONTWRITEBYTECODE set (CI sets it, to keep the checkout clean), each of them compiled every
-module again and pytest rewrote the assertions of every check module again: about a third of a
-minimal kit run's CPU. Here the subprocesses write their bytecode once, under a cache prefix in a
+module again (uv installs libraries without bytecode) and pytest rewrote the assertions of every
+check module again: more than half of a minimal kit run's CPU. Here the subprocesses write their bytecode once, under a cache prefix in a
 temporary directory of this session, so the checkout stays clean and the cost is paid once.
 """
 

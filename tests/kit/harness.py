@@ -36,12 +36,7 @@ def kit_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         if not name.startswith("CONFORMANCE_") and name != "PYTEST_ADDOPTS"
     }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    # A CI job may turn bytecode caching off (PYTHONDONTWRITEBYTECODE, as .ci/run does): then
-    # every kit subprocess compiled pytest, httpx, jsonschema and the checks from source, about
-    # half of a short run's CPU, a hundred times over. Kit runs cache their bytecode instead,
-    # outside the clone (the clone stays as clean as the setting meant to keep it).
-    if env.pop("PYTHONDONTWRITEBYTECODE", None) and "PYTHONPYCACHEPREFIX" not in env:
-        env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "fulfillment-kit-pycache")
+    # Bytecode: tests/conftest.py gives the whole session (and so every kit run) one cache.
     env.update(extra or {})
     return env
 
