@@ -459,6 +459,33 @@ class VendorCodesInErrorsList(Variant):
         return rewrite_json(resp, finer)
 
 
+class SapLineNumbers(Variant):
+    """Lines sent without `line_id` are numbered SAP-style, `000010`, `000020`, ... in turn,
+    skipping numbers the ERP's own ids took: the form of an assigned id is the server's choice
+    (decision 40)."""
+
+    def request(self, req: Request) -> Request:
+        writes = (req.method == "POST" and req.path == "/v1/orders") or (
+            req.method == "PATCH" and ORDER_PATH.match(req.path) is not None
+        )
+        body = req.json if writes else None
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            return req
+        lines = [line for line in items if isinstance(line, dict)]
+        taken = {line.get("line_id") for line in lines}
+        number = 0
+        numbered = []
+        for line in lines:
+            if line.get("line_id") is None:
+                number += 10
+                while f"{number:06d}" in taken:
+                    number += 10
+                line = {**line, "line_id": f"{number:06d}"}
+            numbered.append(line)
+        return req.with_json({**body, "items": numbered})
+
+
 # -- the gallery ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LegalVariant:
@@ -596,6 +623,12 @@ VARIANTS: list[LegalVariant] = [
         "a PATCH is judged for existence, then state, before its body and If-Match",
         "ORD-006: after existence, body, precondition and state may be judged in any order",
         wrapped(ExistenceAndStateFirst),
+    ),
+    LegalVariant(
+        "sap-line-numbers",
+        "lines sent without line_id are numbered 000010, 000020, ... instead of 1, 2, ...",
+        "decision 40: an assigned line_id is any unique string of the field's form (LIN-002)",
+        wrapped(SapLineNumbers),
     ),
     LegalVariant(
         "no-rate-limit-headers",
