@@ -54,11 +54,19 @@ def open_demand(conn: sqlite3.Connection, order: sqlite3.Row) -> dict[str, int]:
     if order["status"] == "cancelled":
         return {}
     shipped = shipped_by_sku(conn, order["id"])
-    lines = json.loads(order["doc"])["items"]
-    return {sku: qty - shipped.get(sku, 0) for sku, qty in ordered_by_sku(lines).items()}
+    doc = json.loads(order["doc"])
+    # Units a remainder cancel cut are no longer owed (decision 41).
+    cut: dict[str, int] = {}
+    for line in lines.with_ids(doc["items"]):
+        cut[line["sku"]] = cut.get(line["sku"], 0) + doc.get("cut", {}).get(line["line_id"], 0)
+    return {
+        sku: qty - shipped.get(sku, 0) - cut.get(sku, 0)
+        for sku, qty in ordered_by_sku(doc["items"]).items()
+    }
 
 
 def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    from .remainder import line_progress
     from .shipments import render as render_shipment
 
     doc = json.loads(row["doc"])
@@ -67,8 +75,10 @@ def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
     ).fetchall()
     shipments = [render_shipment(s, row["order_number"]) for s in shipment_rows]
     shipped_lines = lines.shipped_by_line(conn, row["id"])
+    order_lines = lines.with_ids(doc["items"])
+    progress = line_progress(conn, row, order_lines, shipped_lines)
     items = []
-    for line in lines.with_ids(doc["items"]):
+    for line in order_lines:
         items.append(
             {
                 "line_id": line["line_id"],
@@ -78,6 +88,8 @@ def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
                 "unit_price": line.get("unit_price"),
                 "currency": line.get("currency"),
                 "shipped_quantity": shipped_lines.get(line["line_id"], 0),
+                "backordered_quantity": progress[line["line_id"]][0],
+                "cancelled_quantity": progress[line["line_id"]][1],
             }
         )
     return {

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from tests.kit.asgi import Middleware, Request, Response
-from tests.kit.rewrites import map_resources
+from tests.kit.rewrites import ResourceRewrite
 
 ORDERS = "/v1/orders"
 ORDER = re.compile(r"^/v1/orders/([^/]+)$")
@@ -44,24 +44,19 @@ class CreateAnswerRenumbersLines(Middleware):
         return response
 
 
-class AssignedIdsChangeOnEveryRead(Middleware):
+class AssignedIdsChangeOnEveryRead(ResourceRewrite):
     """A line sent without `line_id` is given one afresh on every read (rendered, not stored)."""
 
-    async def handle(self, request: Request) -> Response:
-        response = await self.call(request)
-        if not (200 <= response.status < 300 and response.json is not None):
-            return response
+    kind = "order"
 
-        def fresh(order: dict[str, Any]) -> dict[str, Any]:
-            items = [
-                {**line, "line_id": f"{line['line_id']}-{uuid.uuid4().hex[:6]}"}
-                if ASSIGNED.match(str(line.get("line_id")))
-                else line
-                for line in order.get("items") or []
-            ]
-            return {**order, "items": items}
-
-        return response.with_json(map_resources(response.json, "order", fresh))
+    def fix(self, order: dict[str, Any]) -> dict[str, Any]:
+        items = [
+            {**line, "line_id": f"{line['line_id']}-{uuid.uuid4().hex[:6]}"}
+            if ASSIGNED.match(str(line.get("line_id")))
+            else line
+            for line in order.get("items") or []
+        ]
+        return {**order, "items": items}
 
 
 class DuplicateLineIdsAccepted(Middleware):
@@ -82,29 +77,24 @@ class DuplicateLineIdsAccepted(Middleware):
         return await self.call(request)
 
 
-class ShippedCountedBySku(Middleware):
+class ShippedCountedBySku(ResourceRewrite):
     """An order line's `shipped_quantity` is its SKU's shipped units handed out first line
     first, whatever line the shipment items name (the sandbox before line ids)."""
 
-    async def handle(self, request: Request) -> Response:
-        response = await self.call(request)
-        if not (200 <= response.status < 300 and response.json is not None):
-            return response
+    kind = "order"
 
-        def by_sku(order: dict[str, Any]) -> dict[str, Any]:
-            left: dict[str, int] = {}
-            for shipment in order.get("shipments") or []:
-                if not shipment.get("voided"):
-                    for item in shipment.get("items") or []:
-                        left[item["sku"]] = left.get(item["sku"], 0) + item["quantity"]
-            items = []
-            for line in order.get("items") or []:
-                shipped = min(line["quantity"], left.get(line["sku"], 0))
-                left[line["sku"]] = left.get(line["sku"], 0) - shipped
-                items.append({**line, "shipped_quantity": shipped})
-            return {**order, "items": items}
-
-        return response.with_json(map_resources(response.json, "order", by_sku))
+    def fix(self, order: dict[str, Any]) -> dict[str, Any]:
+        left: dict[str, int] = {}
+        for shipment in order.get("shipments") or []:
+            if not shipment.get("voided"):
+                for item in shipment.get("items") or []:
+                    left[item["sku"]] = left.get(item["sku"], 0) + item["quantity"]
+        items = []
+        for line in order.get("items") or []:
+            shipped = min(line["quantity"], left.get(line["sku"], 0))
+            left[line["sku"]] = left.get(line["sku"], 0) - shipped
+            items.append({**line, "shipped_quantity": shipped})
+        return {**order, "items": items}
 
 
 class AmendDropsLineIds(Middleware):

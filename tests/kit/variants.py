@@ -23,6 +23,7 @@ from typing import Any
 
 from tests.kit.asgi import Middleware, Request, Response
 from tests.kit.clocks import TiesById
+from tests.kit.rewrites import map_resources
 
 App = Callable[..., Any]
 
@@ -486,6 +487,28 @@ class SapLineNumbers(Variant):
         return req.with_json({**body, "items": numbered})
 
 
+class BackorderOnFirstLines(Variant):
+    """An order's backorder of a SKU sits on its first lines of that SKU, not its last: which
+    line waits is the server's choice (decision 41; PART-001 judges the sum per SKU)."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        if not (200 <= resp.status < 300 and resp.json is not None):
+            return resp
+
+        def first_lines_wait(order: dict[str, Any]) -> dict[str, Any]:
+            items = [dict(line) for line in order.get("items") or []]
+            waiting: dict[str, int] = {}
+            for line in items:
+                waiting[line["sku"]] = waiting.get(line["sku"], 0) + line["backordered_quantity"]
+            for line in items:
+                owed = line["quantity"] - line["shipped_quantity"] - line["cancelled_quantity"]
+                line["backordered_quantity"] = min(owed, waiting[line["sku"]])
+                waiting[line["sku"]] -= line["backordered_quantity"]
+            return {**order, "items": items}
+
+        return rewrite_json(resp, lambda body: map_resources(body, "order", first_lines_wait))
+
+
 # -- the gallery ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LegalVariant:
@@ -629,6 +652,12 @@ VARIANTS: list[LegalVariant] = [
         "lines sent without line_id are numbered 000010, 000020, ... instead of 1, 2, ...",
         "decision 40: an assigned line_id is any unique string of the field's form (LIN-002)",
         wrapped(SapLineNumbers),
+    ),
+    LegalVariant(
+        "backorder-on-first-lines",
+        "a SKU's backorder is reported on the order's first lines of that SKU, not its last",
+        "decision 41: which line waits is the server's choice; PART-001 judges the sum",
+        wrapped(BackorderOnFirstLines),
     ),
     LegalVariant(
         "no-rate-limit-headers",
