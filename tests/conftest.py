@@ -3,8 +3,9 @@
 The suite starts the kit (and sandboxes) in about a hundred subprocesses. With
 PYTHONDONTWRITEBYTECODE set (CI sets it, to keep the checkout clean), each of them compiled every
 module again (uv installs libraries without bytecode) and pytest rewrote the assertions of every
-check module again: more than half of a minimal kit run's CPU. Here the subprocesses write their bytecode once, under a cache prefix in a
-temporary directory of this session, so the checkout stays clean and the cost is paid once.
+check module again: more than half of a minimal kit run's CPU. Here the subprocesses write their
+bytecode once, under a cache prefix in a temporary directory of this session, so the checkout
+stays clean and the cost is paid once.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from . import (
     inventory,
     orders,
     reference,
+    remainder,
     returns,
     shipments,
     webhooks,
@@ -96,12 +97,21 @@ def amend_order(ctx: Ctx) -> Reply:
     return Reply(200, order, _etag(order))
 
 
-def cancel_order(ctx: Ctx) -> Reply:
+def _order_after(ctx: Ctx, step: Callable[[Tx, str], object]) -> Reply:
+    """Runs a bodiless order step (cancel, cancel-remainder) and answers the order as it is."""
     order_id = ctx.path["order_id"]
     with transaction(ctx.services.db, ctx.partner) as tx:
-        orders.cancel(tx, order_id)
+        step(tx, order_id)
         order = orders.get(tx.conn, ctx.partner, order_id)
     return Reply(200, order, _etag(order))
+
+
+def cancel_order(ctx: Ctx) -> Reply:
+    return _order_after(ctx, orders.cancel)
+
+
+def cancel_order_remainder(ctx: Ctx) -> Reply:
+    return _order_after(ctx, remainder.cancel_remainder)
 
 
 # --- shipments, inventory, reference data ---------------------------------------------------
@@ -248,6 +258,7 @@ OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
     "getOrder": get_order,
     "amendOrder": amend_order,
     "cancelOrder": cancel_order,
+    "cancelOrderRemainder": cancel_order_remainder,
     "listShipments": list_shipments,
     "getShipment": get_shipment,
     "listInventory": list_inventory,

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from typing import Any
 
-from . import inventory, webhooks
+from . import inventory, lines, webhooks
 from .errors import ApiError, not_found
 from .paging import ListQuery, equal_filters, list_page
 from .reference import shipping_method, warehouse_exists
@@ -54,11 +54,19 @@ def open_demand(conn: sqlite3.Connection, order: sqlite3.Row) -> dict[str, int]:
     if order["status"] == "cancelled":
         return {}
     shipped = shipped_by_sku(conn, order["id"])
-    lines = json.loads(order["doc"])["items"]
-    return {sku: qty - shipped.get(sku, 0) for sku, qty in ordered_by_sku(lines).items()}
+    doc = json.loads(order["doc"])
+    # Units a remainder cancel cut are no longer owed (decision 47).
+    cut: dict[str, int] = {}
+    for line in lines.with_ids(doc["items"]):
+        cut[line["sku"]] = cut.get(line["sku"], 0) + doc.get("cut", {}).get(line["line_id"], 0)
+    return {
+        sku: qty - shipped.get(sku, 0) - cut.get(sku, 0)
+        for sku, qty in ordered_by_sku(doc["items"]).items()
+    }
 
 
 def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    from .remainder import line_progress
     from .shipments import render as render_shipment
 
     doc = json.loads(row["doc"])
@@ -66,19 +74,22 @@ def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "SELECT * FROM shipments WHERE order_id = ? ORDER BY created_at, id", (row["id"],)
     ).fetchall()
     shipments = [render_shipment(s, row["order_number"]) for s in shipment_rows]
-    remaining = shipped_by_sku(conn, row["id"])
+    shipped_lines = lines.shipped_by_line(conn, row["id"])
+    order_lines = lines.with_ids(doc["items"])
+    progress = line_progress(conn, row, order_lines, shipped_lines)
     items = []
-    for line in doc["items"]:
-        shipped = min(line["quantity"], remaining.get(line["sku"], 0))
-        remaining[line["sku"]] = remaining.get(line["sku"], 0) - shipped
+    for line in order_lines:
         items.append(
             {
+                "line_id": line["line_id"],
                 "sku": line["sku"],
                 "description": line.get("description"),
                 "quantity": line["quantity"],
                 "unit_price": line.get("unit_price"),
                 "currency": line.get("currency"),
-                "shipped_quantity": shipped,
+                "shipped_quantity": shipped_lines.get(line["line_id"], 0),
+                "backordered_quantity": progress[line["line_id"]][0],
+                "cancelled_quantity": progress[line["line_id"]][1],
             }
         )
     return {
@@ -158,12 +169,13 @@ def _check_skus(tx: Tx, items: list[dict[str, Any]]) -> None:
                 "unknown_sku",
                 f"SKU '{line['sku']}' is not known to the warehouse.",
                 field=f"items[{index}].sku",
+                **lines.line_of_error(items, index),
             )
 
 
 def _lines(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = ("sku", "description", "quantity", "unit_price", "currency")
-    return [{key: line[key] for key in keys if key in line} for line in items]
+    """The lines to store, each with its line_id (decision 46)."""
+    return lines.with_ids(items)
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -191,6 +203,7 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
         )
     doc: dict[str, Any] = {}
     _resolve_method(tx, body, doc)
+    lines.refuse_duplicates(body["items"])
     _check_skus(tx, body["items"])
     stamp = tx.stamp("orders")
     order_date = body.get("order_date")
@@ -290,6 +303,7 @@ def amend(tx: Tx, order_id: str, patch: dict[str, Any], if_match: str | None) ->
         if key in patch:
             doc[key] = patch[key]
     if "items" in patch:
+        lines.refuse_duplicates(patch["items"])
         _check_skus(tx, patch["items"])
         doc["items"] = _lines(patch["items"])
     status = row["status"]

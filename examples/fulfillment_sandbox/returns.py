@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-from . import inventory, orders, webhooks
+from . import inventory, lines, orders, webhooks
 from .errors import ApiError, not_found
 from .paging import ListQuery, equal_filters, list_page
 from .reference import warehouse_exists
@@ -94,6 +94,19 @@ def _check_lines(tx: Tx, order: sqlite3.Row, items: list[dict[str, Any]]) -> Non
             )
 
 
+def _order_lines(order: sqlite3.Row) -> list[dict[str, Any]]:
+    return lines.with_ids(json.loads(order["doc"])["items"])
+
+
+def _name_lines(
+    order: sqlite3.Row, items: list[dict[str, Any]], announced: list[dict[str, Any]] | None
+) -> None:
+    """Puts each received item's order line first in it (decision 46)."""
+    line_ids = lines.for_return(_order_lines(order), items, announced)
+    for index, line_id in enumerate(line_ids):
+        items[index] = {"line_id": line_id, **items[index]}
+
+
 def create(tx: Tx, body: dict[str, Any]) -> str:
     """An expected return (RMA) announced by the ERP."""
     order = _order(tx, body["order_id"])
@@ -106,9 +119,16 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
             f"warehouse_id '{warehouse_id}' is not a known warehouse.",
             field="warehouse_id",
         )
+    line_ids = lines.for_return(_order_lines(order), body["items"])
     items = [
-        {"sku": line["sku"], "quantity": line["quantity"], "condition": None, "restocked": False}
-        for line in body["items"]
+        {
+            "line_id": line_id,
+            "sku": line["sku"],
+            "quantity": line["quantity"],
+            "condition": None,
+            "restocked": False,
+        }
+        for line, line_id in zip(body["items"], line_ids, strict=True)
     ]
     stamp = tx.stamp("returns")
     return_id = new_id("ret")
@@ -139,8 +159,10 @@ def receive(tx: Tx, body: dict[str, Any]) -> str:
     ]
     stamp = tx.stamp("returns")
     expected_id = body.get("return_id")
+    announced = None
     if expected_id is not None:
         existing = _named(tx, "returns", "return_id", expected_id)
+        announced = json.loads(existing["doc"])["items"]
         if existing["status"] != "expected" or existing["order_id"] != order["id"]:
             raise ApiError(
                 409,
@@ -149,6 +171,7 @@ def receive(tx: Tx, body: dict[str, Any]) -> str:
                 f"'{existing['order_id']}' and cannot be received for this order.",
             )
         return_id, warehouse_id = expected_id, existing["warehouse_id"]
+        _name_lines(order, items, announced)
         tx.conn.execute(
             "UPDATE returns SET status = 'received', received_at = ?, updated_at = ?, doc = ?, "
             "rma = COALESCE(?, rma) WHERE id = ?",
@@ -156,6 +179,7 @@ def receive(tx: Tx, body: dict[str, Any]) -> str:
         )
     else:
         return_id, warehouse_id = new_id("ret"), order["warehouse_id"]
+        _name_lines(order, items, announced)
         tx.conn.execute(
             "INSERT INTO returns (id, partner, order_id, rma, status, warehouse_id, received_at,"
             " created_at, updated_at, doc) VALUES (?,?,?,?,'received',?,?,?,?,?)",

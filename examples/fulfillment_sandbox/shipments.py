@@ -13,7 +13,7 @@ import secrets
 import sqlite3
 from typing import Any
 
-from . import inventory, orders, webhooks
+from . import inventory, lines, orders, webhooks
 from .errors import ApiError, not_found
 from .paging import ListQuery, list_page
 from .reference import shipping_method
@@ -103,23 +103,10 @@ def ship(tx: Tx, order_id: str, body: dict[str, Any]) -> str:
     demand = orders.open_demand(tx.conn, order)
     wanted = body.get("items")
     if wanted is None:
-        items: list[dict[str, Any]] = [
-            {"sku": sku, "quantity": qty} for sku, qty in sorted(demand.items()) if qty > 0
-        ]
-    else:
-        merged: dict[str, int] = {}
-        for line in wanted:
-            merged[line["sku"]] = merged.get(line["sku"], 0) + line["quantity"]
-        for index, (sku, qty) in enumerate(merged.items()):
-            if qty > demand.get(sku, 0):
-                raise ApiError(
-                    422,
-                    "quantity_exceeds_unshipped",
-                    f"items ask to ship {qty} unit(s) of {sku}; only {demand.get(sku, 0)} "
-                    "remain unshipped on this order.",
-                    field=f"items[{index}].quantity",
-                )
-        items = [{"sku": sku, "quantity": qty} for sku, qty in merged.items()]
+        wanted = [{"sku": sku, "quantity": qty} for sku, qty in sorted(demand.items()) if qty > 0]
+    order_lines = lines.with_ids(json.loads(order["doc"])["items"])
+    # Each shipment item credits exactly one order line (LIN-004).
+    items = lines.credit(order_lines, lines.shipped_by_line(tx.conn, order_id), wanted)
     if not items:
         raise ApiError(
             409,

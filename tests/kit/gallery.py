@@ -73,6 +73,22 @@ class Broken:
         return f"{self.target}-{self.server.__name__}"
 
 
+def compatible_except(
+    not_with: Mapping[type[Any], tuple[str, ...]],
+) -> Callable[[Broken, Broken], bool]:
+    """A `pack` rule: one break per area, and never a break with the areas `not_with` names
+    for its server (whose checks read what it breaks)."""
+
+    def compatible(a: Broken, b: Broken) -> bool:
+        return (
+            a.area != b.area
+            and b.area not in not_with.get(a.server, ())
+            and a.area not in not_with.get(b.server, ())
+        )
+
+    return compatible
+
+
 def pack(
     cases: Sequence[Broken],
     compatible: Callable[[Broken, Broken], bool],

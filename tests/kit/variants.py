@@ -23,6 +23,7 @@ from typing import Any
 
 from tests.kit.asgi import Middleware, Request, Response
 from tests.kit.clocks import TiesById
+from tests.kit.rewrites import map_resources
 
 App = Callable[..., Any]
 
@@ -501,6 +502,55 @@ class KitTokenCannotCancel(Variant):
         return await super().handle(req)
 
 
+class SapLineNumbers(Variant):
+    """Lines sent without `line_id` are numbered SAP-style, `000010`, `000020`, ... in turn,
+    skipping numbers the ERP's own ids took: the form of an assigned id is the server's choice
+    (decision 46)."""
+
+    def request(self, req: Request) -> Request:
+        writes = (req.method == "POST" and req.path == "/v1/orders") or (
+            req.method == "PATCH" and ORDER_PATH.match(req.path) is not None
+        )
+        body = req.json if writes else None
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            return req
+        lines = [line for line in items if isinstance(line, dict)]
+        taken = {line.get("line_id") for line in lines}
+        number = 0
+        numbered = []
+        for line in lines:
+            if line.get("line_id") is None:
+                number += 10
+                while f"{number:06d}" in taken:
+                    number += 10
+                line = {**line, "line_id": f"{number:06d}"}
+            numbered.append(line)
+        return req.with_json({**body, "items": numbered})
+
+
+class BackorderOnFirstLines(Variant):
+    """An order's backorder of a SKU sits on its first lines of that SKU, not its last: which
+    line waits is the server's choice (decision 47; PART-001 judges the sum per SKU)."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        if not (200 <= resp.status < 300 and resp.json is not None):
+            return resp
+
+        def first_lines_wait(order: dict[str, Any]) -> dict[str, Any]:
+            items = [dict(line) for line in order.get("items") or []]
+            waiting: dict[str, int] = {}
+            for line in items:
+                waiting[line["sku"]] = waiting.get(line["sku"], 0) + line["backordered_quantity"]
+            for line in items:
+                owed = line["quantity"] - line["shipped_quantity"] - line["cancelled_quantity"]
+                line["backordered_quantity"] = min(owed, waiting[line["sku"]])
+                waiting[line["sku"]] -= line["backordered_quantity"]
+            return {**order, "items": items}
+
+        return rewrite_json(resp, lambda body: map_resources(body, "order", first_lines_wait))
+
+
 # -- the gallery ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LegalVariant:
@@ -661,6 +711,18 @@ VARIANTS: list[LegalVariant] = [
         "a PATCH is judged for existence, then state, before its body and If-Match",
         "ORD-006: after existence, body, precondition and state may be judged in any order",
         wrapped(ExistenceAndStateFirst),
+    ),
+    LegalVariant(
+        "sap-line-numbers",
+        "lines sent without line_id are numbered 000010, 000020, ... instead of 1, 2, ...",
+        "decision 46: an assigned line_id is any unique string of the field's form (LIN-002)",
+        wrapped(SapLineNumbers),
+    ),
+    LegalVariant(
+        "backorder-on-first-lines",
+        "a SKU's backorder is reported on the order's first lines of that SKU, not its last",
+        "decision 47: which line waits is the server's choice; PART-001 judges the sum",
+        wrapped(BackorderOnFirstLines),
     ),
     LegalVariant(
         "no-rate-limit-headers",

@@ -31,7 +31,7 @@ def test_allocation_backorder_and_release(acme: SpecClient) -> None:
     acme.post(f"/orders/{second['id']}/cancel")
     level = stock_of(acme, sku)
     assert (level["on_hand"], level["allocated"], level["available"]) == (7, 0, 7)
-    assert shipment["items"] == [{"sku": sku, "quantity": 3}]
+    assert shipment["items"] == [{"line_id": "1", "sku": sku, "quantity": 3}]
 
 
 def test_adjustments_change_on_hand_and_are_listed(acme: SpecClient) -> None:
@@ -87,7 +87,7 @@ def test_partial_shipments_parcels_and_order_status(acme: SpecClient) -> None:
     rest = acme.post(
         f"/sandbox/orders/{oid}/ship", json={"cost": {"amount": "3.10", "currency": "AUD"}}
     )
-    assert rest.json()["items"] == [{"sku": "WIDGET-RED-S", "quantity": 1}]
+    assert rest.json()["items"] == [{"line_id": "2", "sku": "WIDGET-RED-S", "quantity": 1}]
     assert rest.json()["cost"] == {"amount": "3.10", "currency": "AUD"}
     final = acme.get(f"/orders/{oid}").json()
     assert final["status"] == "shipped" and len(final["shipments"]) == 2

@@ -17,6 +17,7 @@ OPERATIONS = [
     ("GET", "/orders/{order_id}", "getOrder"),
     ("PATCH", "/orders/{order_id}", "amendOrder"),
     ("POST", "/orders/{order_id}/cancel", "cancelOrder"),
+    ("POST", "/orders/{order_id}/cancel-remainder", "cancelOrderRemainder"),
     ("GET", "/shipments", "listShipments"),
     ("GET", "/shipments/{shipment_id}", "getShipment"),
     ("GET", "/inventory", "listInventory"),
