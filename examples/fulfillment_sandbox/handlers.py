@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import idempotency, inbound, inventory, orders, reference, returns, shipments, webhooks
+from . import (
+    equivalence,
+    idempotency,
+    inbound,
+    inventory,
+    orders,
+    reference,
+    returns,
+    shipments,
+    webhooks,
+)
 from .context import Ctx, Reply
 from .errors import ApiError
 from .storage import Tx, transaction
@@ -39,10 +49,11 @@ def _create(
         resource_id = make(tx, ctx.body)
         return resource_id, render(tx.conn, tx.partner, resource_id)
 
-    replay = None if render is None else (lambda conn, rid: render(conn, ctx.partner, rid))
-    outcome = idempotency.run(
-        services.db, ctx.partner, key, ctx.operation_id, ctx.body, create, replay
-    )
+    # A replay answers the response as first sent (decision 41), never the resource as it is now;
+    # "the same body" is judged on the body's normal form (decision 40).
+    schema = equivalence.request_schema(services.contract, ctx.operation_id)
+    same_body = equivalence.normal_form(services.contract, schema, ctx.body)
+    outcome = idempotency.run(services.db, ctx.partner, key, ctx.operation_id, same_body, create)
     headers = {"Location": f"/v1/{location}/{outcome.body['id']}"}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -211,7 +222,6 @@ def rotate_webhook_secret(ctx: Ctx) -> Reply:
         ctx.operation_id,
         {"webhook_id": hook_id},
         lambda tx: (hook_id, webhooks.rotate_secret(tx, hook_id)),
-        None,
     )
     return Reply(200, outcome.body, {"Idempotent-Replayed": "true"} if outcome.replayed else {})
 

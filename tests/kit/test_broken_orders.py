@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.kit import broken_orders as broken
-from tests.kit import gallery
+from tests.kit import broken_retries, gallery
 from tests.kit.gallery import Broken, Run
 
 pytest.importorskip("fulfillment_sandbox.app")
@@ -54,6 +54,9 @@ CASES = [
     Broken(broken.ControlCharacterKeyAccepted, "IDEM-014"),
     Broken(broken.KeyLockedAfterError, "IDEM-011"),
     Broken(broken.FirstCreateSaysReplayed, "IDEM-013"),
+    Broken(broken_retries.ReplayNotMarked, "IDEM-013"),
+    Broken(broken_retries.SpelledOutRetryIsAnotherBody, "IDEM-015"),
+    Broken(broken_retries.ReplayAnswersCurrentOrder, "IDEM-016"),
     Broken(broken.CreateAnswersProcessing, "ORD-001"),
     Broken(broken.GetSwapsNumberAndReference, "ORD-002"),
     # The status check narrows its lists with order_number, so it cannot pass without that filter.

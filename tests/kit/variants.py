@@ -325,11 +325,14 @@ class RefusalsNotStored(Variant):
         return resp
 
 
-class NoReplayedHeader(Variant):
-    """Replays do not send the optional `Idempotent-Replayed: true` header."""
+class FirstSendSaysNotReplayed(Variant):
+    """A first (non-replayed) create answer carries `Idempotent-Replayed: false`, where the sandbox
+    leaves the header out: decision 41 allows either on a first send."""
 
     def response(self, req: Request, resp: Response) -> Response:
-        return resp.without_headers(lambda name: name.lower() == "idempotent-replayed")
+        if _is_create(req) and resp.status == 201 and resp.header("idempotent-replayed") is None:
+            return resp.with_header("Idempotent-Replayed", "false")
+        return resp
 
 
 class KeyInUseConflict(Variant):
@@ -568,10 +571,10 @@ VARIANTS: list[LegalVariant] = [
         wrapped(RefusalsNotStored),
     ),
     LegalVariant(
-        "no-replayed-header",
-        "replays omit the optional Idempotent-Replayed header",
-        "the header is optional (components/headers/Idempotent-Replayed, required: false)",
-        wrapped(NoReplayedHeader),
+        "first-send-replayed-false",
+        "a first create answer carries Idempotent-Replayed: false instead of no header",
+        "decision 41, IDEM-013: a first response carries the header absent or false",
+        wrapped(FirstSendSaysNotReplayed),
     ),
     LegalVariant(
         "key-in-use-409",
@@ -606,14 +609,14 @@ VARIANTS: list[LegalVariant] = [
     ),
     LegalVariant(
         "everything-at-once",
-        "UUID ids + extra fields + key order + gzip + 201 replays + 412 + no Replayed header",
+        "UUID ids + extra fields + key order + gzip + 201 replays + 412 + Replayed: false",
         "all of the above together",
         wrapped(
             UuidIds,
             ExtraFields,
             KeyOrderAndWhitespace,
             Replay201,
-            NoReplayedHeader,
+            FirstSendSaysNotReplayed,
             StaleIfMatch412,
             GzipResponses,
         ),
