@@ -14,6 +14,7 @@ from typing import Any
 
 from . import inventory, webhooks
 from .errors import ApiError, not_found
+from .merge import merge_patch
 from .paging import ListQuery, equal_filters, list_page
 from .reference import shipping_method, warehouse_exists
 from .storage import Tx, dumps, format_ms, new_id, parse_ms
@@ -277,9 +278,11 @@ def amend(tx: Tx, order_id: str, patch: dict[str, Any], if_match: str | None) ->
             merged["shipping_method_id"] = None
         doc["shipping_method_id"], doc["shipping_method"] = None, None
         _resolve_method(tx, merged, doc)
-    for key in ("signature_required", "insurance", "gift_message", "packing_note", "ship_to"):
+    for key in ("signature_required", "insurance", "gift_message", "packing_note"):
         if key in patch:
             doc[key] = patch[key]
+    if "ship_to" in patch:  # merged member by member; the schema keeps required members non-null
+        doc["ship_to"] = merge_patch(doc["ship_to"], patch["ship_to"])
     if "items" in patch:
         _check_skus(tx, patch["items"])
         doc["items"] = _lines(patch["items"])

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from tests.kit.asgi import Request, Response
-from tests.kit.broken_orders import ORDERS, OrdersMiddleware, error_response
+from tests.kit.broken_orders import ORDER, ORDERS, OrdersMiddleware, error_response
 
 
 def _is_create(request: Request) -> bool:
@@ -58,3 +58,63 @@ class ReplayNotMarked(OrdersMiddleware):
         if _is_create(request):
             return response.without_headers(lambda name: name.lower() == "idempotent-replayed")
         return response
+
+
+# --- The amend as a merge patch (AMD-013, AMD-014) ----------------------------------------------
+
+REQUIRED_SHIP_TO = ("name", "address1", "city", "country")
+
+
+def _ship_to_patch(request: Request) -> dict[str, Any] | None:
+    if request.method != "PATCH" or not ORDER.match(request.path):
+        return None
+    body = request.json
+    ship_to = body.get("ship_to") if isinstance(body, dict) else None
+    return ship_to if isinstance(ship_to, dict) else None
+
+
+class PartialShipToRefused(OrdersMiddleware):
+    """A ship_to is taken as the whole new address: a partial one (without name, address1, city
+    or country) gets 422 validation_failed."""
+
+    async def handle(self, request: Request) -> Response:
+        ship_to = _ship_to_patch(request)
+        response = await self.call(request)
+        missing = [m for m in REQUIRED_SHIP_TO if ship_to is not None and m not in ship_to]
+        if missing and response.status == 200:
+            return error_response(response, 422, "validation_failed", field=f"ship_to.{missing[0]}")
+        return response
+
+
+class ShipToReplacedWhole(OrdersMiddleware):
+    """A ship_to replaces the stored address as a whole: members not sent (the company) are
+    erased, as if sent as null."""
+
+    SHIP_TO_MEMBERS = (
+        *REQUIRED_SHIP_TO,
+        "company",
+        "email",
+        "phone",
+        "address2",
+        "state",
+        "postcode",
+    )
+
+    async def handle(self, request: Request) -> Response:
+        ship_to = _ship_to_patch(request)
+        if ship_to is not None and all(m in ship_to for m in REQUIRED_SHIP_TO):
+            whole = {m: ship_to.get(m) for m in self.SHIP_TO_MEMBERS}
+            request = request.with_json({**request.json, "ship_to": whole})
+        return await self.call(request)
+
+
+class NullRequiredMemberIgnored(OrdersMiddleware):
+    """A ship_to member the address needs, sent as null, is silently dropped and the rest of the
+    amend applied (200)."""
+
+    async def handle(self, request: Request) -> Response:
+        ship_to = _ship_to_patch(request)
+        if ship_to is not None:
+            kept = {k: v for k, v in ship_to.items() if not (k in REQUIRED_SHIP_TO and v is None)}
+            request = request.with_json({**request.json, "ship_to": kept})
+        return await self.call(request)

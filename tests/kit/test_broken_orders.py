@@ -94,6 +94,10 @@ CASES = [
     Broken(broken.OnHoldAmendRefused, "AMD-011"),
     # The refused warehouse change is an invalid amend too: it bumps the version as well.
     Broken(broken.InvalidAmendBumpsVersion, "AMD-012", ("AMD-008",)),
+    Broken(broken_retries.PartialShipToRefused, "AMD-013"),
+    Broken(broken_retries.ShipToReplacedWhole, "AMD-013"),
+    # The invalid-amend check nulls ship_to.address1 too: the same silent drop.
+    Broken(broken_retries.NullRequiredMemberIgnored, "AMD-014", ("AMD-012",)),
     # The cancel sent with a body reads the same old status in its answer.
     Broken(broken.CancelAnswersOldStatus, "CAN-001", ("CAN-010",)),
     Broken(broken.SecondCancelConflicts, "CAN-002"),

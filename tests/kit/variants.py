@@ -463,6 +463,38 @@ class VendorCodesInErrorsList(Variant):
 
 
 # -- the gallery ----------------------------------------------------------------------------------
+def _ship_to_members() -> tuple[str, ...]:
+    import fulfillment_spec
+
+    schema = fulfillment_spec.load_openapi()["components"]["schemas"]["ShipTo"]
+    return tuple(schema["properties"])
+
+
+class ShipToNullsWrittenOut(Variant):
+    """Every order's ship_to writes out each member it does not hold (one never sent, or removed
+    by a merge patch's null) as null, where the sandbox leaves it out: decision 42 allows both."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.members = _ship_to_members()
+
+    def _fill(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._fill(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        filled = {key: self._fill(item) for key, item in value.items()}
+        ship_to = filled.get("ship_to")
+        if isinstance(ship_to, dict) and "status" in filled:  # an order, not a request echo
+            filled["ship_to"] = {name: ship_to.get(name) for name in self.members} | ship_to
+        return filled
+
+    def response(self, req: Request, resp: Response) -> Response:
+        if req.path.startswith("/v1/orders"):
+            return rewrite_json(resp, self._fill)
+        return resp
+
+
 @dataclass(frozen=True)
 class LegalVariant:
     """One legal choice: how to build it, what allows it, and what it may change in the report."""
@@ -575,6 +607,12 @@ VARIANTS: list[LegalVariant] = [
         "a first create answer carries Idempotent-Replayed: false instead of no header",
         "decision 41, IDEM-013: a first response carries the header absent or false",
         wrapped(FirstSendSaysNotReplayed),
+    ),
+    LegalVariant(
+        "ship-to-nulls-written-out",
+        "an order's ship_to writes out every member it does not hold as null",
+        "decision 42, AMD-013: a removed or never-sent optional member reads as null or is absent",
+        wrapped(ShipToNullsWrittenOut),
     ),
     LegalVariant(
         "key-in-use-409",
