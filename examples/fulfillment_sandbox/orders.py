@@ -179,7 +179,7 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
             field="warehouse_id",
         )
     existing = tx.conn.execute(
-        "SELECT id FROM orders WHERE partner = ? AND reference = ?",
+        "SELECT id FROM orders WHERE partner = ? AND reference = ? AND status != 'cancelled'",
         (tx.partner, body["reference"]),
     ).fetchone()
     if existing is not None:

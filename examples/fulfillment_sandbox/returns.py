@@ -106,6 +106,17 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
             f"warehouse_id '{warehouse_id}' is not a known warehouse.",
             field="warehouse_id",
         )
+    existing = tx.conn.execute(
+        "SELECT id FROM returns WHERE partner = ? AND rma = ?", (tx.partner, body["rma"])
+    ).fetchone()
+    if existing is not None:  # an RMA number is unique per partner (decision 43)
+        raise ApiError(
+            409,
+            "duplicate_reference",
+            f"A return with RMA '{body['rma']}' already exists.",
+            field="rma",
+            existing_return_id=existing["id"],
+        )
     items = [
         {"sku": line["sku"], "quantity": line["quantity"], "condition": None, "restocked": False}
         for line in body["items"]

@@ -118,3 +118,25 @@ class NullRequiredMemberIgnored(OrdersMiddleware):
             kept = {k: v for k, v in ship_to.items() if not (k in REQUIRED_SHIP_TO and v is None)}
             request = request.with_json({**request.json, "ship_to": kept})
         return await self.call(request)
+
+
+# --- References freed by a cancel (IDEM-017) ------------------------------------------------------
+
+
+class CancelledReferenceStaysTaken(OrdersMiddleware):
+    """A cancelled order keeps its reference taken: recreating it gets 409 duplicate_reference
+    naming the cancelled order (the new order the sandbox made is cancelled again at once)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        body = request.json
+        if not (_is_create(request) and response.status == 201 and isinstance(body, dict)):
+            return response
+        listed = await self.api(request, "GET", ORDERS, reference=str(body.get("reference")))
+        made = response.json.get("id") if isinstance(response.json, dict) else None
+        rows = listed.json.get("data", []) if isinstance(listed.json, dict) else []
+        older = [row["id"] for row in rows if row.get("id") != made]
+        if not older:
+            return response
+        await self.api(request, "POST", f"{ORDERS}/{made}/cancel")
+        return error_response(response, 409, "duplicate_reference", existing_order_id=older[0])

@@ -57,6 +57,7 @@ CASES = [
     Broken(broken_retries.ReplayNotMarked, "IDEM-013"),
     Broken(broken_retries.SpelledOutRetryIsAnotherBody, "IDEM-015"),
     Broken(broken_retries.ReplayAnswersCurrentOrder, "IDEM-016"),
+    Broken(broken_retries.CancelledReferenceStaysTaken, "IDEM-017"),
     Broken(broken.CreateAnswersProcessing, "ORD-001"),
     Broken(broken.GetSwapsNumberAndReference, "ORD-002"),
     # The status check narrows its lists with order_number, so it cannot pass without that filter.
