@@ -307,15 +307,25 @@ def test_a_refused_create_replays_its_422_for_the_same_key(
 
 
 @requirement("IDEM-013")
-def test_a_first_create_does_not_claim_to_be_a_replay(
+def test_only_a_replay_says_idempotent_replayed(
     api: ApiClient, factory: TestData, run_id: str
 ) -> None:
-    """Creates an order: the first answer must not carry Idempotent-Replayed: true (a replay
-    may; decision 2)."""
-    resp = post_order(api, factory.order_body(), new_key(run_id))
+    """Creates an order and retries it with the same key and body: the first answer must not
+    carry Idempotent-Replayed: true, the replay must (decision 49)."""
+    body = factory.order_body()
+    key = new_key(run_id)
+    resp = post_order(api, body, key)
     created_id(resp, "a new order")
     replayed = resp.headers.get("Idempotent-Replayed")
     assert (replayed or "").strip().lower() != "true", (
         f"expected no Idempotent-Replayed: true on a first create, got {replayed!r} "
         f"({resp.describe()})"
+    )
+    replay = post_order(api, body, key)
+    assert replay.status in REPLAY_STATUSES, (
+        f"expected 200 (or 201) for the retry, got {replay.status} ({replay.describe()})"
+    )
+    flag = replay.headers.get("Idempotent-Replayed")
+    assert (flag or "").strip().lower() == "true", (
+        f"expected Idempotent-Replayed: true on the replay, got {flag!r} ({replay.describe()})"
     )

@@ -353,3 +353,27 @@ def test_receiving_a_received_asn_is_refused(
         f"expected (received_quantity, on_hand) {want} and status received after the refusal, "
         f"got {got} status {after.get('status')!r} ({stock.response.describe()})"
     )
+
+
+# ------------------------------------------------------------------------------ unique references
+
+
+@requirement("INB-012")
+def test_a_second_asn_with_the_same_reference_is_refused(api: Any, factory: Any) -> None:
+    """Creates an ASN, then another with the same reference under a new key: expects 409
+    duplicate_reference naming the first ASN, and one ASN listed for the reference."""
+    first = create_asn(factory, [(factory.sku(), 3)])
+    body = asn_body(factory, [(factory.sku(), 2)], reference=first["reference"])
+    again = post_asn(api, {**body, "supplier": "Another supplier"}, factory.idempotency_key())
+    existing = body_of(again).get("error", {}).get("existing_inbound_shipment_id")
+    assert (again.status, error_code(again), existing) == (
+        409,
+        "duplicate_reference",
+        first["id"],
+    ), (
+        f"expected 409 duplicate_reference naming {first['id']} for a second ASN with reference "
+        f"{body['reference']}, got {again.status} {error_code(again)!r} naming {existing!r} "
+        f"({again.describe()})"
+    )
+    made = sorted({str(row.get("id")) for row in asns_with_reference(api, body["reference"])})
+    assert made == [first["id"]], f"expected only {first['id']} listed, got {made}"

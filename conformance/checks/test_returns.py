@@ -363,3 +363,33 @@ def test_status_moves_expected_received_processed(
         f"expected the processed return to stay processed when received again, got "
         f"{read.get('status')!r} after {again.describe()} (GET {path})"
     )
+
+
+# ------------------------------------------------------------------------------ unique RMA numbers
+
+
+@requirement("RET-012")
+def test_a_second_return_with_the_same_rma_is_refused(api: Any, factory: Any, driver: Any) -> None:
+    """Creates a return for a shipped order, then another with the same rma under a new key:
+    expects 409 duplicate_reference naming the first return, and one return for the order."""
+    order = shipped_order(factory, driver, [2])
+    body = rma_body(factory, order)
+    first = post_return(api, body, factory.idempotency_key())
+    assert first.status == 201 and body_of(first).get("id"), (
+        f"expected 201 with the new return, got {first.describe()}"
+    )
+    again = post_return(
+        api, {**body, "items": [{**body["items"][0], "quantity": 2}]}, factory.idempotency_key()
+    )
+    existing = body_of(again).get("error", {}).get("existing_return_id")
+    assert (again.status, error_code(again), existing) == (
+        409,
+        "duplicate_reference",
+        body_of(first)["id"],
+    ), (
+        f"expected 409 duplicate_reference naming {body_of(first)['id']} for a second return "
+        f"with rma {body['rma']}, got {again.status} {error_code(again)!r} naming {existing!r} "
+        f"({again.describe()})"
+    )
+    made = sorted({str(row.get("id")) for row in returns_of(api, order["id"])})
+    assert made == [body_of(first)["id"]], f"expected only the first return listed, got {made}"

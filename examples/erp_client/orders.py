@@ -58,9 +58,9 @@ def create_body_of(order: dict[str, Any]) -> dict[str, Any]:
 
 
 def replacement_reference(reference: str) -> str:
-    """A cancelled order keeps its reference (IDEM-007: unique per partner, cancelled orders
-    too), so a recreated order needs a new one: `F-1` -> `F-1-R2` -> `F-1-R3`, traceable to
-    the original."""
+    """A recreated order's reference: `F-1` -> `F-1-R2` -> `F-1-R3`, traceable to the original.
+    The contract would let it reuse the cancelled order's (IDEM-017), but the store keeps one
+    order per reference, so each reference names one order for good."""
     match = REPLACEMENT.match(reference)
     if match is None:
         return f"{reference}-R2"

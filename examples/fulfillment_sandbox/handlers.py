@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import (
+    equivalence,
     events,
     idempotency,
     inbound,
@@ -50,10 +51,11 @@ def _create(
         resource_id = make(tx, ctx.body)
         return resource_id, render(tx.conn, tx.partner, resource_id)
 
-    replay = None if render is None else (lambda conn, rid: render(conn, ctx.partner, rid))
-    outcome = idempotency.run(
-        services.db, ctx.partner, key, ctx.operation_id, ctx.body, create, replay
-    )
+    # A replay answers the response as first sent (decision 49), never the resource as it is now;
+    # "the same body" is judged on the body's normal form (decision 48).
+    schema = equivalence.request_schema(services.contract, ctx.operation_id)
+    same_body = equivalence.normal_form(services.contract, schema, ctx.body)
+    outcome = idempotency.run(services.db, ctx.partner, key, ctx.operation_id, same_body, create)
     headers = {"Location": f"/v1/{location}/{outcome.body['id']}"}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -231,7 +233,6 @@ def rotate_webhook_secret(ctx: Ctx) -> Reply:
         ctx.operation_id,
         {"webhook_id": hook_id},
         lambda tx: (hook_id, webhooks.rotate_secret(tx, hook_id)),
-        None,
     )
     return Reply(200, outcome.body, {"Idempotent-Replayed": "true"} if outcome.replayed else {})
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -73,9 +72,12 @@ def run(
     operation_id: str,
     body: Any,
     create: Callable[[Tx], tuple[str, dict[str, Any]]],
-    replay: Callable[[sqlite3.Connection, str], dict[str, Any]] | None,
 ) -> Outcome:
-    """Create once per (partner, key); `create` returns (resource id, response body)."""
+    """Create once per (partner, key); `create` returns (resource id, response body).
+
+    `body` is what the key's fingerprint is taken of (the caller's normal form, decision 48). A
+    replay answers the stored response as first sent, never the resource as it is now (decision
+    41: an amend after the create does not change what a retry of the create gets)."""
     fp = fingerprint(operation_id, body)
     stored_error: ApiError | None = None
     with transaction(db, partner) as tx:
@@ -92,8 +94,6 @@ def run(
                 )
             if row["error"] is not None:
                 raise ApiError.from_dict(json.loads(row["error"]))
-            if replay is not None:
-                return Outcome(200, replay(tx.conn, row["resource_id"]), True)
             return Outcome(200, json.loads(row["snapshot"]), True)
         tx.conn.execute("SAVEPOINT create_op")
         try:
@@ -119,7 +119,7 @@ def run(
                     operation_id,
                     fp,
                     resource_id,
-                    dumps(response) if replay is None else None,
+                    dumps(response),
                     now_iso(),
                 ),
             )

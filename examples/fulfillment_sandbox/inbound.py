@@ -80,6 +80,18 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
             f"warehouse_id '{warehouse_id}' is not a known warehouse.",
             field="warehouse_id",
         )
+    existing = tx.conn.execute(
+        "SELECT id FROM inbound_shipments WHERE partner = ? AND reference = ?",
+        (tx.partner, body["reference"]),
+    ).fetchone()
+    if existing is not None:  # unique per partner, as an order's reference (decision 51)
+        raise ApiError(
+            409,
+            "duplicate_reference",
+            f"An inbound shipment with reference '{body['reference']}' already exists.",
+            field="reference",
+            existing_inbound_shipment_id=existing["id"],
+        )
     merged: dict[str, int] = {}
     for line in body["items"]:
         merged[line["sku"]] = merged.get(line["sku"], 0) + line["expected_quantity"]

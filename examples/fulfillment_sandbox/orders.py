@@ -14,6 +14,7 @@ from typing import Any
 
 from . import inventory, lines, webhooks
 from .errors import ApiError, not_found
+from .merge import merge_patch
 from .paging import ListQuery, equal_filters, list_page
 from .reference import shipping_method, warehouse_exists
 from .storage import Tx, dumps, format_ms, new_id, parse_ms
@@ -190,7 +191,7 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
             field="warehouse_id",
         )
     existing = tx.conn.execute(
-        "SELECT id FROM orders WHERE partner = ? AND reference = ?",
+        "SELECT id FROM orders WHERE partner = ? AND reference = ? AND status != 'cancelled'",
         (tx.partner, body["reference"]),
     ).fetchone()
     if existing is not None:
@@ -299,9 +300,11 @@ def amend(tx: Tx, order_id: str, patch: dict[str, Any], if_match: str | None) ->
             merged["shipping_method_id"] = None
         doc["shipping_method_id"], doc["shipping_method"] = None, None
         _resolve_method(tx, merged, doc)
-    for key in ("signature_required", "insurance", "gift_message", "packing_note", "ship_to"):
+    for key in ("signature_required", "insurance", "gift_message", "packing_note"):
         if key in patch:
             doc[key] = patch[key]
+    if "ship_to" in patch:  # merged member by member; the schema keeps required members non-null
+        doc["ship_to"] = merge_patch(doc["ship_to"], patch["ship_to"])
     if "items" in patch:
         lines.refuse_duplicates(patch["items"])
         _check_skus(tx, patch["items"])

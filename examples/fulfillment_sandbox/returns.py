@@ -119,6 +119,17 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
             f"warehouse_id '{warehouse_id}' is not a known warehouse.",
             field="warehouse_id",
         )
+    existing = tx.conn.execute(
+        "SELECT id FROM returns WHERE partner = ? AND rma = ?", (tx.partner, body["rma"])
+    ).fetchone()
+    if existing is not None:  # an RMA number is unique per partner (decision 51)
+        raise ApiError(
+            409,
+            "duplicate_reference",
+            f"A return with RMA '{body['rma']}' already exists.",
+            field="rma",
+            existing_return_id=existing["id"],
+        )
     line_ids = lines.for_return(_order_lines(order), body["items"])
     items = [
         {

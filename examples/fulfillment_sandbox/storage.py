@@ -44,9 +44,13 @@ CREATE TABLE IF NOT EXISTS stock (
 CREATE TABLE IF NOT EXISTS orders (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, order_number TEXT NOT NULL, reference TEXT NOT NULL,
   status TEXT NOT NULL, warehouse_id TEXT NOT NULL, version INTEGER NOT NULL,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, cancelled_at TEXT, doc TEXT NOT NULL,
-  UNIQUE (partner, reference));
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, cancelled_at TEXT, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS orders_poll ON orders (partner, updated_at, id);
+-- A reference is unique among the partner's orders that are not cancelled: a cancel frees it for
+-- the guide's cancel-and-recreate (decision 51); the cancelled order keeps it and stays listed.
+CREATE UNIQUE INDEX IF NOT EXISTS orders_live_reference ON orders (partner, reference)
+  WHERE status != 'cancelled';
+CREATE INDEX IF NOT EXISTS orders_reference_poll ON orders (partner, reference, updated_at, id);
 -- A list filtered on a column seeks (partner, column) and finds the rows already in list order,
 -- (updated_at, id). Without such an index SQLite walks the partner's whole history in poll order
 -- and tests the filter on every row: linear in the history (see bench/bench_scale.py).
@@ -95,6 +99,7 @@ CREATE TABLE IF NOT EXISTS returns (
 CREATE INDEX IF NOT EXISTS returns_poll ON returns (partner, updated_at, id);
 CREATE INDEX IF NOT EXISTS returns_order_poll ON returns (partner, order_id, updated_at, id);
 CREATE INDEX IF NOT EXISTS returns_status_poll ON returns (partner, status, updated_at, id);
+CREATE INDEX IF NOT EXISTS returns_rma ON returns (partner, rma);
 CREATE TABLE IF NOT EXISTS webhooks (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,
   secret TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.kit import broken_optional as broken
-from tests.kit import gallery
+from tests.kit import broken_references, gallery
 from tests.kit.gallery import Broken, Run
 
 pytest.importorskip("fulfillment_sandbox.app")
@@ -45,6 +45,7 @@ CASES = [
     B(broken.ReceivedStockNotOnHand, "INB-009", 2, ("INB-010", "INB-011")),
     B(broken.IncomingNotShown, "INB-010", 0),
     B(broken.ReceivedAsnReceivableAgain, "INB-011", 1),
+    B(broken_references.SecondAsnWithSameReference, "INB-012", 2),
     B(broken.AdjustmentDeltaUnsigned, "ADJ-001", 0),
     B(broken.AdjustmentNotApplied, "ADJ-002", 0),
     B(broken.AdjustmentsIgnoreSkuFilter, "ADJ-003", 1),
@@ -63,6 +64,7 @@ CASES = [
     B(broken.RmaReceiptCreatesSecondReturn, "RET-009", 2, ("RET-011",)),
     B(broken.UnannouncedReturnLosesOrder, "RET-010", 0),
     B(broken.ProcessedReturnStaysReceived, "RET-011", 1),
+    B(broken_references.SecondReturnWithSameRma, "RET-012", 3),
 ]
 
 

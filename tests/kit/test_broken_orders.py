@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.kit import broken_orders as broken
-from tests.kit import gallery
+from tests.kit import broken_retries, gallery
 from tests.kit.gallery import Broken, Run
 
 pytest.importorskip("fulfillment_sandbox.app")
@@ -35,17 +35,19 @@ def area_ids(area: str) -> tuple[str, ...]:
 
 
 # Every replay-based check sees a fresh id on replay; that is the same bug.
-REPLAYS = ("IDEM-003", "IDEM-005", "IDEM-006", "IDEM-008")
+REPLAYS = ("IDEM-003", "IDEM-005", "IDEM-006", "IDEM-008", "IDEM-015", "IDEM-016")
 
 CASES = [
     Broken(broken.MissingKeyAccepted, "IDEM-001"),
     Broken(broken.ReplayCreatesNewId, "IDEM-002", REPLAYS),
-    Broken(broken.FingerprintsRawBytes, "IDEM-003"),
+    # A retry that writes out a default is other bytes too (IDEM-015).
+    Broken(broken.FingerprintsRawBytes, "IDEM-003", ("IDEM-015",)),
     Broken(broken.KeyReuseReplaysFirstOrder, "IDEM-004"),
     Broken(broken.RacingCreatesDuplicate, "IDEM-005"),
     # On a loaded machine a burst of concurrent duplicates outlasts the 1 s memory too.
     Broken(broken.ForgetsKeysAfterOneSecond, "IDEM-006", ("IDEM-005",)),
-    Broken(broken.ReferenceReuseCreatesSecondOrder, "IDEM-007"),
+    # The third create of the cancel-and-recreate check reuses a live reference too.
+    Broken(broken.ReferenceReuseCreatesSecondOrder, "IDEM-007", ("IDEM-017",)),
     Broken(broken.QuotedKeyRefused, "IDEM-008"),
     Broken(broken.KeyCharsetTooNarrow, "IDEM-008"),
     Broken(broken.LongKeyTruncated, "IDEM-009"),
@@ -54,7 +56,12 @@ CASES = [
     Broken(broken.ControlCharacterKeyAccepted, "IDEM-014"),
     Broken(broken.KeyLockedAfterError, "IDEM-011"),
     Broken(broken.FirstCreateSaysReplayed, "IDEM-013"),
-    Broken(broken.CreateAnswersProcessing, "ORD-001"),
+    Broken(broken_retries.ReplayNotMarked, "IDEM-013"),
+    Broken(broken_retries.SpelledOutRetryIsAnotherBody, "IDEM-015"),
+    Broken(broken_retries.ReplayAnswersCurrentOrder, "IDEM-016"),
+    Broken(broken_retries.CancelledReferenceStaysTaken, "IDEM-017"),
+    # The first create answer differs from its replay (IDEM-016: the response as first sent).
+    Broken(broken.CreateAnswersProcessing, "ORD-001", ("IDEM-016",)),
     Broken(broken.GetSwapsNumberAndReference, "ORD-002"),
     # The status check narrows its lists with order_number, so it cannot pass without that filter.
     Broken(broken.IgnoresOrderNumberFilter, "ORD-003", ("ORD-005",)),
@@ -89,8 +96,13 @@ CASES = [
     # A stale PATCH answer also carries the old version (AMD-003) under the new ETag (AMD-004).
     Broken(broken.PatchAnswersOldOrder, "AMD-010", ("AMD-003", "AMD-004")),
     Broken(broken.OnHoldAmendRefused, "AMD-011"),
-    # The refused warehouse change is an invalid amend too: it bumps the version as well.
-    Broken(broken.InvalidAmendBumpsVersion, "AMD-012", ("AMD-008",)),
+    # The refused warehouse change and a nulled ship_to.name are invalid amends too: they bump
+    # the version as well.
+    Broken(broken.InvalidAmendBumpsVersion, "AMD-012", ("AMD-008", "AMD-014")),
+    Broken(broken_retries.PartialShipToRefused, "AMD-013"),
+    Broken(broken_retries.ShipToReplacedWhole, "AMD-013"),
+    # The invalid-amend check nulls ship_to.address1 too: the same silent drop.
+    Broken(broken_retries.NullRequiredMemberIgnored, "AMD-014", ("AMD-012",)),
     # The cancel sent with a body reads the same old status in its answer.
     Broken(broken.CancelAnswersOldStatus, "CAN-001", ("CAN-010",)),
     Broken(broken.SecondCancelConflicts, "CAN-002"),

@@ -326,11 +326,14 @@ class RefusalsNotStored(Variant):
         return resp
 
 
-class NoReplayedHeader(Variant):
-    """Replays do not send the optional `Idempotent-Replayed: true` header."""
+class FirstSendSaysNotReplayed(Variant):
+    """A first (non-replayed) create answer carries `Idempotent-Replayed: false`, where the sandbox
+    leaves the header out: decision 49 allows either on a first send."""
 
     def response(self, req: Request, resp: Response) -> Response:
-        return resp.without_headers(lambda name: name.lower() == "idempotent-replayed")
+        if _is_create(req) and resp.status == 201 and resp.header("idempotent-replayed") is None:
+            return resp.with_header("Idempotent-Replayed", "false")
+        return resp
 
 
 class KeyInUseConflict(Variant):
@@ -552,6 +555,38 @@ class BackorderOnFirstLines(Variant):
 
 
 # -- the gallery ----------------------------------------------------------------------------------
+def _ship_to_members() -> tuple[str, ...]:
+    import fulfillment_spec
+
+    schema = fulfillment_spec.load_openapi()["components"]["schemas"]["ShipTo"]
+    return tuple(schema["properties"])
+
+
+class ShipToNullsWrittenOut(Variant):
+    """Every order's ship_to writes out each member it does not hold (one never sent, or removed
+    by a merge patch's null) as null, where the sandbox leaves it out: decision 50 allows both."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.members = _ship_to_members()
+
+    def _fill(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._fill(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        filled = {key: self._fill(item) for key, item in value.items()}
+        ship_to = filled.get("ship_to")
+        if isinstance(ship_to, dict) and "status" in filled:  # an order, not a request echo
+            filled["ship_to"] = {name: ship_to.get(name) for name in self.members} | ship_to
+        return filled
+
+    def response(self, req: Request, resp: Response) -> Response:
+        if req.path.startswith("/v1/orders"):
+            return rewrite_json(resp, self._fill)
+        return resp
+
+
 @dataclass(frozen=True)
 class LegalVariant:
     """One legal choice: how to build it, what allows it, and what it may change in the report."""
@@ -683,10 +718,16 @@ VARIANTS: list[LegalVariant] = [
         wrapped(RefusalsNotStored),
     ),
     LegalVariant(
-        "no-replayed-header",
-        "replays omit the optional Idempotent-Replayed header",
-        "the header is optional (components/headers/Idempotent-Replayed, required: false)",
-        wrapped(NoReplayedHeader),
+        "first-send-replayed-false",
+        "a first create answer carries Idempotent-Replayed: false instead of no header",
+        "decision 49, IDEM-013: a first response carries the header absent or false",
+        wrapped(FirstSendSaysNotReplayed),
+    ),
+    LegalVariant(
+        "ship-to-nulls-written-out",
+        "an order's ship_to writes out every member it does not hold as null",
+        "decision 50, AMD-013: a removed or never-sent optional member reads as null or is absent",
+        wrapped(ShipToNullsWrittenOut),
     ),
     LegalVariant(
         "key-in-use-409",
@@ -733,14 +774,14 @@ VARIANTS: list[LegalVariant] = [
     ),
     LegalVariant(
         "everything-at-once",
-        "UUID ids + extra fields + key order + gzip + 201 replays + 412 + no Replayed header",
+        "UUID ids + extra fields + key order + gzip + 201 replays + 412 + Replayed: false",
         "all of the above together",
         wrapped(
             UuidIds,
             ExtraFields,
             KeyOrderAndWhitespace,
             Replay201,
-            NoReplayedHeader,
+            FirstSendSaysNotReplayed,
             StaleIfMatch412,
             GzipResponses,
         ),

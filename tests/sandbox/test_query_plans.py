@@ -109,7 +109,7 @@ def _history(client: Any) -> dict[str, str]:
             "/returns",
             {
                 "order_id": order["id"],
-                "rma": "RMA-1",
+                "rma": f"RMA-{uuid.uuid4().hex[:6]}",
                 "items": [{"sku": "WIDGET-BLUE-M", "quantity": 1}],
             },
         )
