@@ -68,9 +68,15 @@ def walk(
     if not isinstance(schema, Mapping) or depth > refs.MAX_DEPTH:
         return
     yield path, schema, value
-    for keyword in ("allOf", "anyOf", "oneOf"):
+    for branch in schema.get("allOf") or ():
+        yield from walk(root, branch, value, path, depth + 1)
+    for keyword in ("anyOf", "oneOf"):
+        # Alternatives describe different shapes (the event log's entries are one of eight
+        # event types): a value is judged by the alternatives it can be, never by the others'
+        # enums and patterns.
         for branch in schema.get(keyword) or ():
-            yield from walk(root, branch, value, path, depth + 1)
+            if _may_be(root, branch, value):
+                yield from walk(root, branch, value, path, depth + 1)
     if isinstance(value, dict):
         properties = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
@@ -82,6 +88,49 @@ def walk(
     elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
         for index, item in enumerate(value):
             yield from walk(root, schema["items"], item, f"{path}[{index}]", depth + 1)
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+
+
+def _has_type(value: Any, names: Any) -> bool:
+    names = [names] if isinstance(names, str) else list(names)
+    if isinstance(value, bool):
+        return "boolean" in names
+    return any(isinstance(value, _JSON_TYPES.get(name, ())) for name in names)
+
+
+def _pinned(schema: Mapping[str, Any], value: Any) -> bool:
+    """The value meets the schema's `type`, `const` and `enum` (what tells alternatives apart)."""
+    if "type" in schema and not _has_type(value, schema["type"]):
+        return False
+    if "const" in schema and value != schema["const"]:
+        return False
+    return not (isinstance(schema.get("enum"), list) and value not in schema["enum"])
+
+
+def _may_be(root: Mapping[str, Any], branch: Any, value: Any) -> bool:
+    """Whether `value` can be an instance of the alternative `branch`: its type, and the
+    `const`/`enum` of the branch and of its properties the value carries (a discriminating
+    `event_type: {const: ...}`). The cheap test that tells the spec's alternatives apart, not a
+    validation (API-009 validates)."""
+    branch = refs.resolve(root, branch)
+    if not isinstance(branch, Mapping) or not _pinned(branch, value):
+        return False
+    if isinstance(value, dict):
+        for name, sub in (branch.get("properties") or {}).items():
+            sub = refs.resolve(root, sub)
+            if name in value and isinstance(sub, Mapping) and not _pinned(sub, value[name]):
+                return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ smaller pages, other id formats and extra fields pass.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -145,8 +146,16 @@ def burst(resource: _Resource, count: int) -> list[str]:
     A server that stamps `updated_at` per request at millisecond resolution gives some of them
     one `updated_at`, so the walk shows how it orders ties; a server whose stamps never tie (the
     reference sandbox's are strictly increasing) is judged as before."""
+    # Every writer waits at the barrier, so the writes leave together even when this process
+    # is slow to start its threads (a busy machine): they overlap at the server.
+    start = threading.Barrier(count)
+
+    def make(_: int) -> tuple[str, str | None]:
+        start.wait(timeout=30)
+        return resource.make()
+
     with ThreadPoolExecutor(max_workers=count) as pool:
-        return [key for key, _ in pool.map(lambda _: resource.make(), range(count))]
+        return [key for key, _ in pool.map(make, range(count))]
 
 
 def run_scenario(resource: _Resource) -> Scenario:

@@ -275,11 +275,14 @@ def order(**changes: Any) -> dict[str, Any]:
         "ship_to": {"name": "A", "address1": "1 St", "city": "Sydney", "country": "AU"},
         "items": [
             {
+                "line_id": "1",
                 "sku": "S",
                 "quantity": 1,
                 "unit_price": "19.99",
                 "currency": "AUD",
                 "shipped_quantity": 0,
+                "backordered_quantity": 0,
+                "cancelled_quantity": 0,
             }
         ],
         "version": "1",
@@ -316,6 +319,27 @@ def test_timestamps_money_and_statuses_follow_the_schema() -> None:
         httpx.Response(200, json=order(status="RECEIVED"), headers=GOOD_HEADERS), path="/orders/o"
     )
     assert "got 'RECEIVED'" in problems(zz.closed_vocabularies, odd)[0]
+
+
+def event_log(*events: dict[str, Any]) -> httpx.Response:
+    body = {"data": list(events), "pagination": {"next_cursor": None, "has_more": False}}
+    return httpx.Response(200, json=body, headers=GOOD_HEADERS)
+
+
+def test_an_alternative_is_judged_by_its_own_schema_only() -> None:
+    """The event log's entries are one of eight event types (`oneOf`): an order event's
+    `data.status` is judged by the order statuses, never by the inbound event's."""
+    cancelled = {
+        "event_id": "evt_1",
+        "event_type": "order.updated",
+        "created_at": "2026-07-02T09:15:00Z",
+        "data": order(status="cancelled", cancelled_at="2026-07-02T09:15:00Z"),
+    }
+    logged = responses(event_log(cancelled), path="/events")
+    assert problems(zz.closed_vocabularies, logged) == []
+    odd = {**cancelled, "data": order(status="CANCELLED")}
+    [problem] = problems(zz.closed_vocabularies, responses(event_log(odd), path="/events"))
+    assert "got 'CANCELLED'" in problem and "$.data[0].data.status" in problem
 
 
 class DropRequestIdAndRateHeaders:
