@@ -51,11 +51,22 @@ def first_line(obj: Any) -> str:
 
 # -- checks citing each id -------------------------------------------------------------------
 def _string_args(call: ast.Call) -> list[str]:
-    return [
-        str(arg.value)
-        for arg in call.args
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
-    ]
+    """The ids a `requirement(...)` call names: string literals, and the property phase's
+    `*CHECK_REQUIREMENTS["check"]` (looked up in conformance/property/mapping.py)."""
+    found: list[str] = []
+    for arg in call.args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            found.append(str(arg.value))
+        elif isinstance(arg, ast.Starred) and isinstance(arg.value, ast.Subscript):
+            table, key = arg.value.value, arg.value.slice
+            if (
+                isinstance(table, ast.Name)
+                and table.id == "CHECK_REQUIREMENTS"
+                and isinstance(key, ast.Constant)
+            ):
+                mapping = _import("conformance.property.mapping")
+                found += list(mapping.CHECK_REQUIREMENTS.get(key.value, ())) if mapping else []
+    return found
 
 
 def _call_name(call: ast.Call) -> str:
