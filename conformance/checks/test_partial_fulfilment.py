@@ -169,3 +169,32 @@ def test_an_order_without_a_remainder_is_refused(
         assert all(was == now for was, now in kept.values()), (
             f"expected the {status} order unchanged, got (before, after) {kept} ({read.describe()})"
         )
+
+
+@requirement("PART-006")
+def test_a_void_reopens_an_order_closed_short(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
+    """Lines 10 (4 units) and 20 (6 units) with 8 on hand; two shipments of 3; the remainder
+    is cancelled (shipped, 4 cut); the first shipment is voided: the order is partially_shipped
+    again with 3 units shipped, and each line keeps the cancelled_quantity the cut recorded."""
+    order = short_order(factory, 8, (4, 6))
+    sku = order["items"][0]["sku"]
+    first = driver.ship(order["id"], items=[{"sku": sku, "quantity": 3}])
+    driver.ship(order["id"], items=[{"sku": sku, "quantity": 3}])
+    closed = body_of(cut(api, order["id"]))
+    assert closed.get("status") == "shipped", (
+        f"expected the cut to close the order as shipped, got {closed.get('status')!r}"
+    )
+    driver.void(first["id"])
+    read, resp = get_order(api, order["id"])
+    got = (read.get("status"), total(read, "shipped_quantity"))
+    assert got == ("partially_shipped", 3), (
+        f"expected the order reopened as partially_shipped with 3 units shipped after the "
+        f"void, got (status, shipped) {got} ({resp.describe()})"
+    )
+    kept = (numbers(closed, "cancelled_quantity"), numbers(read, "cancelled_quantity"))
+    assert kept[0] == kept[1], (
+        f"expected each line to keep the cancelled_quantity of the cut, got (cut, after the "
+        f"void) {kept} ({resp.describe()})"
+    )

@@ -157,22 +157,27 @@ def list_inventory(
 # --- allocation ---------------------------------------------------------------------------
 
 
-def rebalance(tx: Tx, order_id: str, warehouse_id: str, demand: dict[str, int]) -> int:
+def rebalance(
+    tx: Tx, order_id: str, warehouse_id: str, demand: dict[str, int], *, complete: bool = False
+) -> int:
     """Make an order's allocation match its open demand; returns its backordered units.
 
     Excess allocation is released; missing allocation is taken from `available`; what cannot
-    be covered is backordered (decision 21).
+    be covered is backordered (decision 21). A `complete` order (`ship_complete`, decision 55)
+    is allocated all or nothing: unless every SKU can be covered it holds no stock at all, so
+    the units stay available to other orders and every unit is backordered.
     """
     current = {
         r["sku"]: (r["allocated"], r["backordered"])
         for r in tx.conn.execute("SELECT * FROM order_allocations WHERE order_id = ?", (order_id,))
     }
+    nothing = complete and not _coverable(tx, warehouse_id, current, demand)
     total_back = 0
     for sku in sorted(set(current) | set(demand)):
         want = max(0, demand.get(sku, 0))
         alloc, back = current.get(sku, (0, 0))
-        new_alloc = min(alloc, want)
-        if new_alloc < want:
+        new_alloc = 0 if nothing else min(alloc, want)
+        if new_alloc < want and not nothing:
             row = stock(tx, sku, warehouse_id)
             free = row["on_hand"] - row["allocated"]
             new_alloc += max(0, min(want - new_alloc, free))
@@ -195,6 +200,18 @@ def rebalance(tx: Tx, order_id: str, warehouse_id: str, demand: dict[str, int]) 
                 (order_id, sku, new_alloc, new_back),
             )
     return total_back
+
+
+def _coverable(
+    tx: Tx, warehouse_id: str, current: dict[str, tuple[int, int]], demand: dict[str, int]
+) -> bool:
+    """Whether the order's allocation plus what is available covers its demand of every SKU."""
+    for sku, want in demand.items():
+        row = stock(tx, sku, warehouse_id)
+        held = current.get(sku, (0, 0))[0]
+        if want > held + row["on_hand"] - row["allocated"]:
+            return False
+    return True
 
 
 def consume(tx: Tx, order_id: str, warehouse_id: str, sku: str, quantity: int) -> None:

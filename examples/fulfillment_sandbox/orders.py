@@ -66,6 +66,22 @@ def open_demand(conn: sqlite3.Connection, order: sqlite3.Row) -> dict[str, int]:
     }
 
 
+SHIP_AVAILABLE = "ship_available"
+
+
+def ship_complete(doc: dict[str, Any]) -> bool:
+    """Whether the order is allocated all or nothing (decision 55)."""
+    return doc.get("fulfillment_policy", SHIP_AVAILABLE) == "ship_complete"
+
+
+def reallocate(tx: Tx, row: sqlite3.Row) -> int:
+    """Rebalance a stored order's allocation to its open demand under its policy; returns its
+    backordered units."""
+    complete = ship_complete(json.loads(row["doc"]))
+    demand = open_demand(tx.conn, row)
+    return inventory.rebalance(tx, row["id"], row["warehouse_id"], demand, complete=complete)
+
+
 def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
     from .remainder import line_progress
     from .shipments import render as render_shipment
@@ -104,6 +120,7 @@ def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "order_date": doc["order_date"],
         "signature_required": doc.get("signature_required", False),
         "insurance": doc.get("insurance", False),
+        "fulfillment_policy": doc.get("fulfillment_policy", SHIP_AVAILABLE),
         "gift_message": doc.get("gift_message"),
         "packing_note": doc.get("packing_note"),
         "ship_to": doc["ship_to"],
@@ -212,6 +229,7 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
         order_date=format_ms(parse_ms(order_date)) if order_date else stamp,
         signature_required=body.get("signature_required", False),
         insurance=body.get("insurance", False),
+        fulfillment_policy=body.get("fulfillment_policy", SHIP_AVAILABLE),
         gift_message=body.get("gift_message"),
         packing_note=body.get("packing_note"),
         ship_to=body["ship_to"],
@@ -234,7 +252,11 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
         ),
     )
     backordered = inventory.rebalance(
-        tx, order_id, body["warehouse_id"], ordered_by_sku(doc["items"])
+        tx,
+        order_id,
+        body["warehouse_id"],
+        ordered_by_sku(doc["items"]),
+        complete=ship_complete(doc),
     )
     if backordered:
         tx.conn.execute("UPDATE orders SET status = 'backordered' WHERE id = ?", (order_id,))
@@ -300,7 +322,13 @@ def amend(tx: Tx, order_id: str, patch: dict[str, Any], if_match: str | None) ->
             merged["shipping_method_id"] = None
         doc["shipping_method_id"], doc["shipping_method"] = None, None
         _resolve_method(tx, merged, doc)
-    for key in ("signature_required", "insurance", "gift_message", "packing_note"):
+    for key in (
+        "signature_required",
+        "insurance",
+        "fulfillment_policy",
+        "gift_message",
+        "packing_note",
+    ):
         if key in patch:
             doc[key] = patch[key]
     if "ship_to" in patch:  # merged member by member; the schema keeps required members non-null
@@ -311,9 +339,13 @@ def amend(tx: Tx, order_id: str, patch: dict[str, Any], if_match: str | None) ->
         doc["items"] = _lines(patch["items"])
     status = row["status"]
     tx.conn.execute("UPDATE orders SET doc = ? WHERE id = ?", (dumps(doc), order_id))
-    if "items" in patch:
+    if "items" in patch or "fulfillment_policy" in patch:  # POL-005: redone under the policy
         backordered = inventory.rebalance(
-            tx, order_id, row["warehouse_id"], ordered_by_sku(doc["items"])
+            tx,
+            order_id,
+            row["warehouse_id"],
+            ordered_by_sku(doc["items"]),
+            complete=ship_complete(doc),
         )
         if status in ("received", "backordered"):
             status = "backordered" if backordered else "received"
@@ -349,7 +381,7 @@ def allocate_backorders(tx: Tx, sku: str, warehouse_id: str) -> None:
         (tx.partner, warehouse_id, sku),
     ).fetchall()
     for row in rows:
-        backordered = inventory.rebalance(tx, row["id"], warehouse_id, open_demand(tx.conn, row))
+        backordered = reallocate(tx, row)
         if row["status"] == "backordered" and not backordered:
             touch(tx, row["id"], status="received")
 

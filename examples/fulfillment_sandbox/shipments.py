@@ -115,7 +115,8 @@ def ship(tx: Tx, order_id: str, body: dict[str, Any]) -> str:
             order_status=order["status"],
         )
     # Top up the allocation first (a backordered order may have stock by now), then consume.
-    inventory.rebalance(tx, order_id, order["warehouse_id"], demand)
+    # A short ship_complete order holds nothing, so consuming below refuses it (decision 55).
+    orders.reallocate(tx, order)
     for item in items:
         inventory.consume(tx, order_id, order["warehouse_id"], item["sku"], item["quantity"])
     doc = json.loads(order["doc"])
@@ -162,7 +163,7 @@ def _recompute_order(tx: Tx, order_id: str) -> None:
     """Order status from what has shipped (decision 20) after a ship or a void."""
     order = orders.row_for_update(tx, order_id)
     demand = orders.open_demand(tx.conn, order)
-    backordered = inventory.rebalance(tx, order_id, order["warehouse_id"], demand)
+    backordered = orders.reallocate(tx, order)
     shipped_any = bool(orders.shipped_by_sku(tx.conn, order_id))
     if all(qty <= 0 for qty in demand.values()):
         status = "shipped"

@@ -79,3 +79,42 @@ class ReceivedOrderCutIsCancelled(_CutMiddleware):
         if order["status"] == "received":
             return await self.api(request, "POST", f"/v1/orders/{order['id']}/cancel")
         return await self.call(request)
+
+
+VOID = re.compile(r"^/v1/sandbox/shipments/([^/]+)/void$")
+
+
+class VoidLeavesClosedOrderShipped(ResourceRewrite):
+    """A void on an order closed short keeps it closed: the order still reads `shipped`, the
+    voided units added to the lines' `cancelled_quantity` (decision 56 says they are owed
+    again)."""
+
+    kind = "order"
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.closed: set[str] = set()
+
+    async def handle(self, request: Request) -> Response:
+        match = VOID.match(self.prefix + request.path)
+        if request.method == "POST" and match is not None:
+            shipment = (await self.api(request, "GET", f"/shipments/{match[1]}")).json or {}
+            order_id = shipment.get("order_id")
+            order = (await self.api(request, "GET", f"/orders/{order_id}")).json or {}
+            cut = any(line.get("cancelled_quantity") for line in order.get("items") or [])
+            if order.get("status") == "shipped" and cut:
+                self.closed.add(str(order_id))
+        return await super().handle(request)
+
+    def fix(self, order: dict[str, Any]) -> dict[str, Any]:
+        if order.get("id") not in self.closed:
+            return order
+        items = [
+            {
+                **line,
+                "backordered_quantity": 0,
+                "cancelled_quantity": line["quantity"] - line["shipped_quantity"],
+            }
+            for line in order.get("items") or []
+        ]
+        return {**order, "status": "shipped", "items": items}

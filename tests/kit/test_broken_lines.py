@@ -37,10 +37,12 @@ CASES = [
     Broken(lines.ErrorsWithoutLineId, "LIN-006"),
     Broken(lines.ReturnLinesForgetLineId, "LIN-007"),
     Broken(partial.BackorderNotPerLine, "PART-001"),
-    Broken(partial.PartialCutKeepsOrderOpen, "PART-002"),
+    # The void check first closes a partially shipped order short.
+    Broken(partial.PartialCutKeepsOrderOpen, "PART-002", ("PART-006",)),
     Broken(partial.BackorderedCutAnswersShipped, "PART-003"),
     Broken(partial.SecondCutConflicts, "PART-004"),
     Broken(partial.ReceivedOrderCutIsCancelled, "PART-005"),
+    Broken(partial.VoidLeavesClosedOrderShipped, "PART-006"),
 ]
 # Breaks whose behaviour reaches the other area's checks.
 NOT_WITH = {

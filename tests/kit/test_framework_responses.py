@@ -270,6 +270,7 @@ def order(**changes: Any) -> dict[str, Any]:
         "order_date": "2026-07-02T09:15:00Z",
         "signature_required": False,
         "insurance": False,
+        "fulfillment_policy": "ship_available",
         "gift_message": None,
         "packing_note": None,
         "ship_to": {"name": "A", "address1": "1 St", "city": "Sydney", "country": "AU"},

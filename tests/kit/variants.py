@@ -587,6 +587,27 @@ class ShipToNullsWrittenOut(Variant):
         return resp
 
 
+class WaitingStockOnlyBeyondAvailable(Variant):
+    """A SKU's stock row counts as `backordered` only the waiting units beyond what is
+    available: the units of a short ship_complete order that the warehouse could cover are not
+    counted there (decision 55 leaves the stock row's reading of them to the server)."""
+
+    def response(self, req: Request, resp: Response) -> Response:
+        if not (200 <= resp.status < 300 and resp.json is not None):
+            return resp
+
+        def beyond_available(item: dict[str, Any]) -> dict[str, Any]:
+            rows = [
+                {**row, "backordered": max(0, row["backordered"] - row["available"])}
+                if isinstance(row.get("backordered"), int) and isinstance(row.get("available"), int)
+                else row
+                for row in item.get("warehouses") or []
+            ]
+            return {**item, "warehouses": rows}
+
+        return rewrite_json(resp, lambda body: map_resources(body, "inventory", beyond_available))
+
+
 @dataclass(frozen=True)
 class LegalVariant:
     """One legal choice: how to build it, what allows it, and what it may change in the report."""
@@ -851,6 +872,13 @@ VARIANTS: list[LegalVariant] = [
         "runs are isolated by run id (lesson 9)",
         sandbox,
         kind="two kit runs in parallel",
+    ),
+    LegalVariant(
+        "waiting-stock-only-beyond-available",
+        "a SKU's stock row counts as backordered only the waiting units beyond what is available",
+        "decision 55: how the stock row counts a short ship_complete order's coverable units is "
+        "the server's choice; POL-004 judges allocated and available",
+        wrapped(WaitingStockOnlyBeyondAvailable),
     ),
 ]
 
