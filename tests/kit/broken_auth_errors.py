@@ -101,6 +101,7 @@ class UnknownFieldsDropped(Middleware):
         "shipping_method",
         "signature_required",
         "insurance",
+        "fulfillment_policy",
         "gift_message",
         "packing_note",
         "ship_to",
