@@ -266,7 +266,7 @@ def create_app(
             conn.execute("INSERT INTO meta (key, value) VALUES ('cursor_secret', ?)", (secret,))
         else:
             secret = row["value"]
-        retention.prune_if_due(db, conn)  # start-up: what aged out while the sandbox was down
+        retention.prune_at_start(db, conn)  # what aged out while the sandbox was down
     for name in partners:
         with transaction(db, name) as tx:
             seed_partner(tx)

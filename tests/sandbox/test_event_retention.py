@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fulfillment_sandbox import retention
@@ -80,13 +79,46 @@ def test_a_prune_runs_at_most_once_an_hour_of_the_clock(
         assert len(prunes) == 2
 
 
-def test_events_that_aged_out_while_stopped_go_at_start_up(tmp_path: Path) -> None:
+def test_a_backlog_goes_one_batch_a_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sandbox idle past the retention pays one batch per write, not the whole backlog, and
+    the writes after it go on pruning until it is gone."""
+    monkeypatch.setattr(retention, "PRUNE_BATCH", 2)
+    pruned: list[int] = []
+    prune = retention.prune_events
+
+    def counted(conn: sqlite3.Connection, now_ms: int) -> int:
+        pruned.append(prune(conn, now_ms))
+        return pruned[-1]
+
+    monkeypatch.setattr(retention, "prune_events", counted)
+    with running_sandbox(tmp_path) as (acme, db):
+        for _ in range(3):
+            _hold_order(acme)
+        old = {e["event_id"] for e in logged(acme)}
+        assert len(old) >= 6
+        start = time.time()
+        db.clock = lambda: start + 36 * DAY
+        pruned.clear()
+        for _ in range(len(old)):  # each _hold_order is two writes that log an event
+            if not old & {e["event_id"] for e in logged(acme)}:
+                break
+            _hold_order(acme)
+        assert not old & {e["event_id"] for e in logged(acme)}, "the backlog never went"
+        assert sum(pruned) == len(old)
+        assert pruned[: len(old) // 2] == [2] * (len(old) // 2)
+
+
+def test_events_that_aged_out_while_stopped_go_at_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "PRUNE_BATCH", 2)  # start-up prunes batch after batch
     path = tmp_path / "sandbox.sqlite3"
     with running_sandbox(tmp_path) as (acme, _db):
-        _hold_order(acme)
-        assert logged(acme)
+        for _ in range(2):
+            _hold_order(acme)
+        assert len(logged(acme)) > 2
     conn = sqlite3.connect(path)
-    with conn:  # as if the sandbox had been stopped for 40 days
+    with conn:  # as if the sandbox had been stopped for years
         conn.execute("UPDATE events SET created_at = '2020-01-01T00:00:00.000Z'")
     conn.close()
     app = create_app(str(path))
@@ -97,7 +129,11 @@ def test_events_that_aged_out_while_stopped_go_at_start_up(tmp_path: Path) -> No
 def test_the_prune_is_index_seeks(tmp_path: Path) -> None:
     path = tmp_path / "plans.sqlite3"
     Database(str(path)).close()
-    cutoff = "'2026-01-01T00:00:00.000Z'"
-    statements: list[Any] = [retention.PRUNE_DELIVERIES_SQL, retention.PRUNE_EVENTS_SQL]
+    cutoff, event = "'2026-01-01T00:00:00.000Z'", "'evt_x'"
+    statements = [
+        retention.AGED_EVENTS_SQL.replace("?", cutoff, 1).replace("?", "1000"),
+        retention.PRUNE_DELIVERIES_SQL.replace("?", event),
+        retention.PRUNE_EVENTS_SQL.replace("?", event),
+    ]
     for sql in statements:
-        _check(path, sql.replace("?", cutoff))
+        _check(path, sql)
