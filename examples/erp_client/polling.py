@@ -31,6 +31,9 @@ class Feed:
 
 SHIPMENTS = Feed("shipments", "/shipments", "id")
 INVENTORY = Feed("inventory", "/inventory", "sku")
+# Orders change warehouse-side too (picked, held, cancelled, closed short); the client learns of it
+# from order.updated (decision 45) and could poll /orders with the same loop.
+ORDERS = Feed("orders", "/orders", "id")
 
 
 def newer(a: str | None, b: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fulfillment_erp_client.polling import INVENTORY, SHIPMENTS
+from fulfillment_erp_client.polling import INVENTORY, ORDERS, SHIPMENTS
 from fulfillment_erp_client.store import Store
 
 TOLERANCE_SECONDS = 300  # WHK-009: reject a `t` more than 300 s in the past or the future
@@ -26,6 +26,10 @@ FEEDS = {
     "shipment.created": SHIPMENTS,
     "shipment.updated": SHIPMENTS,
     "inventory.updated": INVENTORY,
+    # Both carry the full order. A cancel sends the two with one version of the order: the
+    # second is not newer than the first, so the cancel is applied once.
+    "order.updated": ORDERS,
+    "order.cancelled": ORDERS,
 }
 
 

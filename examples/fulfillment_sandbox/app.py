@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import control, handlers
+from . import control, handlers, retention
 from .auth import DEMO_PARTNERS, Authenticator
 from .chaos import ChaosMiddleware, ChaosState
 from .context import Ctx, Reply, Services
@@ -266,6 +266,7 @@ def create_app(
             conn.execute("INSERT INTO meta (key, value) VALUES ('cursor_secret', ?)", (secret,))
         else:
             secret = row["value"]
+        retention.prune_at_start(db, conn)  # what aged out while the sandbox was down
     for name in partners:
         with transaction(db, name) as tx:
             seed_partner(tx)

@@ -1,10 +1,10 @@
 """The event log (`GET /events`) and redelivery (`POST /events/{event_id}/redeliver`), decision 45.
 
 `webhooks.emit` logs every event, whether or not a subscription wants it; the sandbox keeps them
-all (the contract asks for 30 days at least). A redelivery is one more `deliveries` row for the
-logged event: the delivery worker sends the stored body as it sends any delivery, signing it at
-the attempt with the subscription's secret(s) of that moment, so the `event_id` is the same and
-the signature is fresh.
+35 days (the contract asks for 30 at least), then `retention.py` prunes them (decision 59).
+A redelivery is one more `deliveries` row for the logged event: the delivery worker sends the
+stored body as it sends any delivery, signing it at the attempt with the subscription's
+secret(s) of that moment, so the `event_id` is the same and the signature is fresh.
 """
 
 from __future__ import annotations

@@ -110,6 +110,8 @@ CREATE INDEX IF NOT EXISTS webhooks_poll ON webhooks (partner, updated_at, id);
 CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY, partner TEXT NOT NULL, type TEXT NOT NULL, created_at TEXT NOT NULL,
   body TEXT NOT NULL, updated_at TEXT);
+-- Retention (retention.py): the prune finds what aged out by created_at, and its deliveries.
+CREATE INDEX IF NOT EXISTS events_created ON events (created_at);
 CREATE TABLE IF NOT EXISTS deliveries (
   id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL, webhook_id TEXT NOT NULL,
   state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL,
@@ -117,6 +119,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 -- The delivery worker asks, per subscription, for its oldest due delivery: one index seek each.
 CREATE INDEX IF NOT EXISTS deliveries_next ON deliveries (webhook_id, state, next_attempt_at);
 DROP INDEX IF EXISTS deliveries_due;
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
 CREATE TABLE IF NOT EXISTS idempotency (
   partner TEXT NOT NULL, key TEXT NOT NULL, operation TEXT NOT NULL, fingerprint TEXT NOT NULL,
   status_code INTEGER NOT NULL, resource_id TEXT, snapshot TEXT, error TEXT,
@@ -223,6 +226,9 @@ class Database:
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._last_ms: dict[str, int] = {}
+        # The sandbox's clock: stamps and the event log's retention read it; a test may set it.
+        self.clock: Callable[[], float] = time.time
+        self.next_event_prune_ms = 0  # retention.prune_if_due: when a prune is due again
         self.after_commit: Callable[[], None] | None = None
         self._wake_after_commit = False
         self._readers: list[sqlite3.Connection] = []
@@ -243,9 +249,12 @@ class Database:
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
     def stamp(self, table: str) -> str:
         """A strictly increasing millisecond timestamp for `table`; call only inside `write()`."""
-        now = int(time.time() * 1000)
+        now = self.now_ms()
         value = max(now, self._last_ms[table] + 1)
         self._last_ms[table] = value
         return format_ms(value)

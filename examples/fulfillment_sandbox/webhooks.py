@@ -25,6 +25,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import retention
 from .errors import ApiError, not_found
 from .paging import ListQuery, list_page
 from .storage import Tx, dumps, format_ms, new_id
@@ -51,6 +52,7 @@ def emit(tx: Tx, event_type: str, data: dict[str, Any]) -> None:
         (event_id, tx.partner, event_type, created_at, created_at, body),
     )
     queue(tx, event_id, subscribers(tx, event_type))
+    retention.prune_if_due(tx.db, tx.conn)
 
 
 def subscribers(tx: Tx, event_type: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,15 @@ class Warehouse:
         assert response.status_code in (200, 201), response.text
         result: dict[str, Any] = response.json()
         return result
+
+    def subscribe(self, url: str, events: list[str]) -> str:
+        """A webhook subscription to `events` at `url`; returns its signing secret."""
+        subscription = self.post(
+            "/webhooks",
+            {"url": url, "events": events},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        return str(subscription["secret"])
 
     def ship(self, order_id: str) -> dict[str, Any]:
         return self.post(f"/sandbox/orders/{order_id}/ship", {"parcels": 1})

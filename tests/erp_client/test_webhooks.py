@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,14 +32,16 @@ class Endpoint:
     def __init__(self) -> None:
         self.receiver: WebhookReceiver | None = None
         self.deliveries: list[tuple[bytes, str, int]] = []
+        self.outcomes: list[str] = []  # per delivery, what the receiver did with it
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
         header = request.headers.get("X-Webhook-Signature", "")
         assert self.receiver is not None
-        status = self.receiver.receive(body, header).status
-        self.deliveries.append((body, header, status))
-        return Response(status_code=status)
+        received = self.receiver.receive(body, header)
+        self.deliveries.append((body, header, received.status))
+        self.outcomes.append(received.outcome)
+        return Response(status_code=received.status)
 
 
 @pytest.fixture
@@ -55,12 +56,7 @@ def test_real_deliveries_are_verified_and_replays_refused_or_deduplicated(
     sandbox_url: str, warehouse: Warehouse, tmp_path: Path, endpoint: tuple[Endpoint, str]
 ) -> None:
     target, hook_url = endpoint
-    subscription = warehouse.post(
-        "/webhooks",
-        {"url": hook_url, "events": ["shipment.created"]},
-        headers={"Idempotency-Key": str(uuid.uuid4())},
-    )
-    secret = subscription["secret"]
+    secret = warehouse.subscribe(hook_url, ["shipment.created"])
     with ErpClient(sandbox_url, TOKEN, str(tmp_path / "erp.db")) as erp:
         receiver = target.receiver = erp.webhook_receiver(secret)
         order = erp.create_order(order_body("F-H"))

@@ -242,3 +242,21 @@ class _PlainNamesOnly(asgi.Middleware):
 def plain_names_only(app: ASGIApp) -> ASGIApp:
     """createOrder refuses every ship_to.name outside plain ASCII letters with 422."""
     return _PlainNamesOnly(app)
+
+
+class _LenientListQueries(asgi.Middleware):
+    """A list ignores query values it cannot use (a `limit` of "abc", 0 or 900, an over-long
+    cursor) and answers the first page with its defaults instead of 400: schema-invalid input
+    accepted (ERR-008). The lenient parsing of many web frameworks' query binders."""
+
+    async def handle(self, request: asgi.Request) -> asgi.Response:
+        response = await self.call(request)
+        refused = response.status == 400 and response.code == "validation_failed"
+        if request.method == "GET" and request.query and refused:
+            return await self.call(request.with_query(**dict.fromkeys(request.query)))
+        return response
+
+
+def lenient_list_queries(app: ASGIApp) -> ASGIApp:
+    """A list answers 200 with its defaults to a query value it should refuse with 400."""
+    return _LenientListQueries(app)

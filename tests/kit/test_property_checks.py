@@ -147,6 +147,13 @@ CASES = [
         "ERR-012",
         id="500-on-some-input",
     ),
+    pytest.param(
+        broken_property.lenient_list_queries,
+        ("listWarehouses",),
+        "negative_data_rejection",
+        "ERR-008",
+        id="invalid-query-values-ignored",
+    ),
 ]
 
 

@@ -31,7 +31,10 @@ def _cited_by_catalogue() -> dict[str, set[int]]:
 
 def test_sections_are_numbered_once_and_in_order() -> None:
     numbers = [int(n) for n in re.findall(r"^### (\d+)\. ", DECISIONS.read_text(), flags=re.M)]
-    assert numbers == list(range(1, len(numbers) + 1))
+    # Strictly increasing from 1. A gap is allowed: numbers are handed to branches developed side
+    # by side, so one branch may hold 59 before the branches holding 52 to 58 are merged.
+    assert numbers[:1] == [1]
+    assert numbers == sorted(set(numbers)), numbers
 
 
 def test_every_catalogue_decision_is_a_section() -> None:

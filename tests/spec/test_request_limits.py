@@ -94,3 +94,51 @@ def test_unit_price_needs_its_currency(spec, order) -> None:
     assert not _order_validator(spec).is_valid({**order, "items": [line]})
     bare = {k: v for k, v in line.items() if k != "unit_price"}
     assert _order_validator(spec).is_valid({**order, "items": [bare]})
+
+
+def _webhook_payloads(spec: dict[str, Any]) -> Found:
+    """What the 3PL sends the ERP: each event's envelope (its `data` is a resource, bounded or not
+    as the API's responses are) and the signature header."""
+    for name, item in spec["webhooks"].items():
+        operation = item["post"]
+        for parameter in operation.get("parameters", []):
+            parameter = resolve(spec, parameter)
+            yield from _walk(spec, parameter["schema"], f"{name} header {parameter['name']}", set())
+        body = resolve(spec, operation["requestBody"])
+        for media in body["content"].values():
+            envelope = resolve(spec, media["schema"])
+            for field, child in envelope["properties"].items():
+                if field != "data":
+                    yield from _walk(spec, child, f"{name} body.{field}", set())
+
+
+def test_every_webhook_envelope_value_is_bounded(spec: dict[str, Any]) -> None:
+    found = list(_webhook_payloads(spec))
+    assert len(found) >= 4 * len(spec["webhooks"])
+    unbounded = sorted(
+        where
+        for where, schema in found
+        if "string" in _types(schema) and not {"maxLength", "enum", "const"} & schema.keys()
+    )
+    assert unbounded == []
+
+
+def _inline_headers(spec: dict[str, Any], name: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    yield f"components.headers.{name}", spec["components"]["headers"][name]["schema"]
+    for response_name, response in spec["components"]["responses"].items():
+        header = response.get("headers", {}).get(name, {})
+        if "schema" in header:
+            yield f"components.responses.{response_name}.{name}", header["schema"]
+
+
+def test_headers_an_erp_stores_or_acts_on_are_bounded(spec: dict[str, Any]) -> None:
+    """X-Request-Id (logged, quoted to support) and Retry-After (slept on), wherever declared."""
+    request_ids = list(_inline_headers(spec, "X-Request-Id"))
+    assert [schema.get("maxLength") for _, schema in request_ids] == [200]
+    request_id = spec["components"]["schemas"]["Error"]["properties"]["request_id"]
+    assert request_id["maxLength"] == 200  # the envelope's copy of the header (ERR-005)
+    retry_after = list(_inline_headers(spec, "Retry-After"))
+    assert len(retry_after) >= 3
+    assert {(where, schema.get("maximum")) for where, schema in retry_after} == {
+        (where, 86400) for where, _ in retry_after
+    }
