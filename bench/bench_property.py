@@ -11,10 +11,8 @@ the other's data or competes with it for the CPU:
   (`conformance.property.runner.schemathesis_config`: the same checks, expected statuses,
   operations, seed and budget), so the only difference is the kit's hooks and its runner.
   Requests are counted by count_requests_hook.py, the same way the kit counts its own.
-* kit: `run_property_phases` as the kit's property checks call it (the stateful subprocess
-  alongside the in-process unit phases), and for comparison `run_unit_phases` then
-  `run_stateful_phase`, one after the other; each in a child process (so that its CPU and
-  start-up are its own).
+* kit: `run_unit_phases` and `run_stateful_phase`, the two calls the kit's property checks
+  make, in a child process (so its CPU and start-up are its own).
 * the kit's CLI as a user runs it with `--no-model-based --only <the property checks' ids>`:
   its `property-based` area's seconds from the console summary, and the whole run's wall time.
 
@@ -111,11 +109,9 @@ def plain_phase(base: str, *, stateful: bool, tmp: Path) -> dict[str, Any]:
     return figures
 
 
-def kit_phases(base: str, *, sequential: bool = False) -> dict[str, Any]:
-    """The kit's property phase in a child process (its figures printed as JSON): as the kit
-    runs it (`run_property_phases`), or its two runner calls one after the other."""
+def kit_phases(base: str) -> dict[str, Any]:
+    """The kit's two runner calls in a child process (its figures printed as JSON)."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child-kit", base]
-    command += ["--sequential"] if sequential else []
     with children_usage() as figures:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -124,20 +120,14 @@ def kit_phases(base: str, *, sequential: bool = False) -> dict[str, Any]:
     return figures
 
 
-def child_kit(base: str, sequential: bool) -> int:
+def child_kit(base: str) -> int:
     started = time.perf_counter()
-    from conformance.property.runner import (
-        run_property_phases,
-        run_stateful_phase,
-        run_unit_phases,
-    )
+    from conformance.property.runner import run_stateful_phase, run_unit_phases
 
     imported = time.perf_counter() - started
     settings = _settings(base)
-    if sequential:
-        unit, stateful = run_unit_phases(settings), run_stateful_phase(settings)
-    else:
-        unit, stateful = run_property_phases(settings)
+    unit = run_unit_phases(settings)
+    stateful = run_stateful_phase(settings)
     figures = {
         "import_s": imported,
         "unit": {"wall_s": unit.elapsed, "requests": unit.requests, "findings": len(unit.findings)},
@@ -171,11 +161,10 @@ def kit_cli(base: str) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child-kit", metavar="BASE_URL", help=argparse.SUPPRESS)
-    parser.add_argument("--sequential", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-cli", action="store_true", help="skip the kit's CLI run")
     args = parser.parse_args()
     if args.child_kit:
-        return child_kit(args.child_kit, args.sequential)
+        return child_kit(args.child_kit)
     # The load average says how far the figures can be trusted on a shared machine.
     machine = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg()}
     results: dict[str, Any] = {"machine": machine, "seed": SEED}
@@ -184,8 +173,6 @@ def main() -> int:
         results["plain_stateful"] = plain_phase(base, stateful=True, tmp=Path(tmp))
     with fresh_sandbox() as base:
         results["kit"] = kit_phases(base)
-    with fresh_sandbox() as base:
-        results["kit_sequential"] = kit_phases(base, sequential=True)
     if not args.no_cli:
         with fresh_sandbox() as base:
             results["kit_cli"] = kit_cli(base)
@@ -224,7 +211,7 @@ def print_results(results: dict[str, Any]) -> None:
         f"  {plain_requests:>6} requests"
     )
     print(
-        f"  kit, as it runs (one process)        {kit['wall_s']:6.1f} s wall  "
+        f"  kit, both calls (one process)        {kit['wall_s']:6.1f} s wall  "
         f"{kit['cpu_s']:5.1f} s CPU  {kit_requests:>6} requests (import {kit['import_s']:.1f} s)"
     )
     ratios = {
@@ -240,16 +227,8 @@ def print_results(results: dict[str, Any]) -> None:
         f" CPU x{ratios['cpu']:.2f}, requests x{ratios['requests']:.2f},"
         f" wall per request x{ratios['wall_per_request']:.2f}"
     )
-    one_by_one = results["kit_sequential"]
-    print(
-        f"  kit, the two calls one after the other {one_by_one['wall_s']:6.1f} s wall  "
-        f"{one_by_one['cpu_s']:5.1f} s CPU  (unit {one_by_one['unit']['wall_s']:.1f} s, stateful "
-        f"{one_by_one['stateful']['wall_s']:.1f} s): x{one_by_one['wall_s'] / plain_wall:.2f}"
-        " plain"
-    )
-    for run in (kit, one_by_one):
-        if run["errors"]:
-            print(f"  kit errors: {run['errors'][:3]}")
+    if kit["errors"]:
+        print(f"  kit errors: {kit['errors'][:3]}")
     cli = results.get("kit_cli")
     if cli:
         area = cli["areas_s"].get("property-based")

@@ -59,10 +59,10 @@ def property_runs(
         pytest.skip("property-based checks turned off (--no-property-based)")
     # The runner imports Schemathesis and Hypothesis (a second of start-up): only a run that
     # has the phase pays for it, not every run that collects this module and leaves it out.
-    from conformance.property.runner import run_property_phases
+    from conformance.property.runner import run_stateful_phase, run_unit_phases
 
     settings = settings_from(conformance_config)
-    runs = run_property_phases(settings)
+    runs = [run_unit_phases(settings), run_stateful_phase(settings)]
     _count_requests(request, sum(run.requests for run in runs))
     yield runs
 

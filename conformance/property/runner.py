@@ -11,8 +11,6 @@ Two entry points, both returning a `PropertyRun`:
   a correct server; the CLI handles it, and a subprocess keeps its
   global hooks and registries out of the kit's process.
 
-`run_property_phases(settings)` runs both, side by side unless a --max-rps cap is set.
-
 A 429 (or a 503 with Retry-After) is waited out below Schemathesis, in the transport the hooks
 wrap (conformance/property/hooks.py), so no check sees one unless it persists past the bound;
 `PropertyRun.refusals` counts what refusals did, per requirement, for `not_exercised`.
@@ -34,7 +32,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +54,6 @@ __all__ = [
     "PropertySettings",
     "operation_profile",
     "refused_throughout",
-    "run_property_phases",
     "run_stateful_phase",
     "run_unit_phases",
     "schemathesis_config",
@@ -490,22 +486,6 @@ def run_stateful_phase(settings: PropertySettings, workdir: Path | None = None) 
             return run
         _parse_junit(junit.read_text(encoding="utf-8"), run, settings)
     return run
-
-
-def run_property_phases(
-    settings: PropertySettings, workdir: Path | None = None
-) -> list[PropertyRun]:
-    """[unit phases, stateful phase]: the stateful subprocess runs alongside the in-process unit
-    phases. Both mostly wait for the target's answers (the profile of a full run: the unit
-    phases' worker spent half its time reading responses, the stateful phase is bounded by its
-    `max-time`), so side by side they take about the longer of the two instead of their sum.
-    Under a --max-rps cap they take turns, so that the cap holds for the two together."""
-    if settings.max_rps:
-        return [run_unit_phases(settings), run_stateful_phase(settings, workdir)]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="conformance-stateful") as pool:
-        stateful = pool.submit(run_stateful_phase, settings, workdir)
-        unit = run_unit_phases(settings)
-        return [unit, stateful.result()]
 
 
 def _filter_args(settings: PropertySettings) -> list[str]:

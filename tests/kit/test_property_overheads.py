@@ -1,9 +1,9 @@
 """The property phase's own overheads stay cut (issue 14): without a server, not timed.
 
-What bench/bench_property.py measured and this module pins: the two phases run side by side
-unless a --max-rps cap asks them to take turns; the kit's checks parse and walk each response
-once, not once per check; the costly body validation of API-010 runs only on a refusal; a CLI
-subprocess writes its counts at most twice a second and once more at exit, not per request.
+What bench/bench_property.py measured and this module pins: the kit's checks parse and walk
+each response once, not once per check; the costly body validation of API-010 runs only on a
+refusal; a CLI subprocess writes its counts at most twice a second and once more at exit, not
+after every request.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,8 @@ import pytest
 import schemathesis
 from fulfillment_spec import OPENAPI_PATH
 
-from conformance.property import checks, hooks, mapping, runner
-from conformance.property.runner import PropertyRun, PropertySettings, schemathesis_config
+from conformance.property import checks, hooks, mapping
+from conformance.property.runner import PropertySettings, schemathesis_config
 
 TOKEN = "wms_test_acme_token"
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,42 +41,6 @@ class _Response:
         self.headers = {"x-request-id": [request_id], "content-type": ["application/json"]}
         self.content = json.dumps(body).encode()
         self.request = None
-
-
-def _phases(monkeypatch: pytest.MonkeyPatch, *, max_rps: float | None, wait: float) -> list[str]:
-    """What run_property_phases does with fake phases: the unit phases wait (up to `wait`
-    seconds) for the stateful phase to start, which it does at once only when they overlap."""
-    seen: list[str] = []
-    stateful_started = threading.Event()
-
-    def unit(settings: PropertySettings) -> PropertyRun:
-        overlapped = stateful_started.wait(timeout=wait)
-        seen.append("unit ran alongside" if overlapped else "unit ran alone")
-        return PropertyRun(phases=("examples",))
-
-    def stateful(settings: PropertySettings, workdir: Path | None = None) -> PropertyRun:
-        stateful_started.set()
-        seen.append("stateful ran")
-        return PropertyRun(phases=("stateful",))
-
-    monkeypatch.setattr(runner, "run_unit_phases", unit)
-    monkeypatch.setattr(runner, "run_stateful_phase", stateful)
-    settings = PropertySettings(base_url="http://127.0.0.1:9/v1", token=TOKEN, max_rps=max_rps)
-    runs = runner.run_property_phases(settings)
-    assert [run.phases for run in runs] == [("examples",), ("stateful",)]
-    return seen
-
-
-def test_without_a_cap_the_stateful_phase_runs_alongside_the_unit_phases(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    seen = _phases(monkeypatch, max_rps=None, wait=30)
-    assert sorted(seen) == ["stateful ran", "unit ran alongside"]
-
-
-def test_under_a_max_rps_cap_the_phases_take_turns(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen = _phases(monkeypatch, max_rps=5, wait=0.2)
-    assert seen == ["unit ran alone", "stateful ran"]
 
 
 def test_the_kits_checks_share_one_view_of_a_response(
