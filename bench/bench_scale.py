@@ -92,9 +92,17 @@ def order_rows(n: int, created: int, skus: list[str], rng: random.Random) -> dic
     created_at = format_ms(created)
     shipped_at = format_ms(created + SHIP_AFTER)
     delivered_at = format_ms(created + DELIVER_AFTER)
+    # Line ids as the sandbox assigns them (decision 46: by position); a shipment item names
+    # the line it ships, as ShipmentItem requires.
     items = [
-        {"sku": sku, "quantity": 1 + n % 3, "unit_price": "19.99", "currency": "AUD"}
-        for sku in skus
+        {
+            "line_id": str(position),
+            "sku": sku,
+            "quantity": 1 + n % 3,
+            "unit_price": "19.99",
+            "currency": "AUD",
+        }
+        for position, sku in enumerate(skus, start=1)
     ]
     doc = {
         "shipping_method_id": "sm_auspost_express",
@@ -123,7 +131,10 @@ def order_rows(n: int, created: int, skus: list[str], rng: random.Random) -> dic
         "weight": {"value": 1.0, "unit": "kg"},
         "dimensions": {"length": 30, "width": 20, "height": 10, "unit": "cm"},
     }
-    shipped_items = [{"sku": item["sku"], "quantity": item["quantity"]} for item in items]
+    shipped_items = [
+        {"line_id": item["line_id"], "sku": item["sku"], "quantity": item["quantity"]}
+        for item in items
+    ]
     ship_doc = {"cost": DEFAULT_COST, "parcels": [parcel], "items": shipped_items}
     # created (version 1), shipped (2), in_transit (3), out_for_delivery (4), delivered (5);
     # the order's last stamp comes just after its shipment's.

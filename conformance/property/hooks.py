@@ -42,6 +42,7 @@ Policies, each decided here once:
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import math
@@ -138,18 +139,49 @@ def _count_request() -> None:
     global _requests
     with _lock:
         _requests += 1
-        count = _requests
-    path = os.environ.get(COUNT_FILE_ENV)
-    if path:
-        _write_count(path, count)
+    if os.environ.get(COUNT_FILE_ENV) and _file_writes.due("count"):
+        _write_count()
 
 
-def _write_count(path: str, count: int) -> None:
+def _write_count() -> None:
+    """In a CLI subprocess, leave the request count where the runner reads it."""
+    _write_file(COUNT_FILE_ENV, f"{request_count()}\n")
+
+
+def _write_file(env_name: str, text: str) -> None:
+    """Write `text` to the file the environment variable `env_name` names, if it names one."""
+    path = os.environ.get(env_name)
+    if not path:
+        return
     try:
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(f"{count}\n")
+            handle.write(text)
     except OSError:
         pass
+
+
+class _FileWrites:
+    """When a CLI subprocess next writes its counts: at most every WRITE_INTERVAL seconds while
+    it runs, and once more at exit (atexit, below). Writing both files after every request took
+    a tenth of the stateful phase's time; a subprocess killed at its timeout loses at most the
+    last interval's counts."""
+
+    WRITE_INTERVAL = 0.5
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+
+    def due(self, what: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get(what, -math.inf) < self.WRITE_INTERVAL:
+                return False
+            self._last[what] = now
+            return True
+
+
+_file_writes = _FileWrites()
 
 
 def _is_generated(case: Case) -> bool:
@@ -340,7 +372,7 @@ def _note_case(requirement_ids: set[str], refused_where: str | None) -> None:
             counts[requirement_id] = counts.get(requirement_id, 0) + 1
             if refused_where is not None:
                 _stats.examples[requirement_id] = refused_where
-    _write_stats()
+    _note_stats()
 
 
 def _note_retry() -> None:
@@ -354,7 +386,7 @@ def _note_exhausted(case_id: str) -> None:
         _refused_ids[case_id] = None
         while len(_refused_ids) > _MAX_REMEMBERED:
             _refused_ids.popitem(last=False)
-    _write_stats()
+    _note_stats()
 
 
 def _was_refused(case_id: str | None) -> bool:
@@ -362,18 +394,18 @@ def _was_refused(case_id: str | None) -> bool:
         return case_id is not None and case_id in _refused_ids
 
 
+def _note_stats() -> None:
+    if os.environ.get(STATS_FILE_ENV) and _file_writes.due("stats"):
+        _write_stats()
+
+
 def _write_stats() -> None:
     """In a CLI subprocess, leave the counts where the runner reads them (small: ~20 keys)."""
-    path = os.environ.get(STATS_FILE_ENV)
-    if not path:
+    if not os.environ.get(STATS_FILE_ENV):
         return
     with _stats_lock:
         text = json.dumps(_stats.as_dict())
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError:
-        pass
+    _write_file(STATS_FILE_ENV, text)
 
 
 def send_patiently(send: Callable[[], Any]) -> tuple[Any, int]:
@@ -414,4 +446,10 @@ def _install_patient_transport() -> None:
         transport.send = _patient(transport.send)  # type: ignore[method-assign]
 
 
+def _write_files_at_exit() -> None:
+    _write_count()
+    _write_stats()
+
+
 _install_patient_transport()
+atexit.register(_write_files_at_exit)
