@@ -104,6 +104,24 @@ def _selected(finding: Finding, *, ids: tuple[str, ...] | None = None) -> bool:
     return ids is None or bool(set(ids) & set(finding.requirement_ids))
 
 
+def _sent_nothing_stateful(run: PropertyRun) -> bool:
+    """A stateful run without one request: its time budget counts from the engine's start, and
+    on a busy machine start-up and generation can spend all of it (its errors, if any, are
+    still the guard's)."""
+    return "stateful" in run.phases and run.requests == 0
+
+
+def _require_stateful_requests(runs: list[PropertyRun]) -> None:
+    """`not_exercised` when no stateful run sent a request: nothing was seen to judge."""
+    stateful = [run for run in runs if "stateful" in run.phases]
+    if stateful and all(_sent_nothing_stateful(run) for run in stateful):
+        summaries = "; ".join(run.summary() for run in stateful)
+        not_exercised(
+            f"the stateful phase sent no request ({summaries}), so no created order was read"
+            " back through a link (on a busy machine its time budget can run out first)"
+        )
+
+
 @requirement(*CHECK_REQUIREMENTS["not_a_server_error"])
 def test_no_input_makes_the_server_fail_with_5xx(property_runs: list[PropertyRun]) -> None:
     """Generated valid and invalid requests on every operation never get a 5xx."""
@@ -217,6 +235,7 @@ def test_a_created_order_can_be_read_back_through_its_link(
     property_runs: list[PropertyRun],
 ) -> None:
     """Following the spec's links (stateful phase): an order just created reads back by its id."""
+    _require_stateful_requests(property_runs)
     _assert_none(
         property_runs,
         ("ensure_resource_availability",),
@@ -277,8 +296,12 @@ def test_no_success_response_carries_an_error(property_runs: list[PropertyRun]) 
 def test_the_property_run_reached_every_selected_operation(
     property_runs: list[PropertyRun],
 ) -> None:
-    """Guards the checks above against passing vacuously (no requests, engine errors)."""
+    """Guards the checks above against passing vacuously (no requests, engine errors). A stateful
+    phase that sent nothing is no fault of the server: the checks it alone feeds say
+    `not_exercised` instead (`_require_stateful_requests`)."""
     for run in property_runs:
+        if _sent_nothing_stateful(run):
+            continue
         assert run.requests > 0 and run.operations, f"expected requests, got {run.summary()}"
     errors = [error for run in property_runs for error in run.errors]
     assert not errors, "expected no Schemathesis errors, got:\n" + "\n".join(errors[:5])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +54,22 @@ def no_idempotency_key(base_url: str, token: str, workdir: str) -> ReferenceAdap
     return adapter
 
 
+def one_ms_after(mark: str) -> str:
+    """The instant one millisecond after `mark`, in the contract's millisecond format.
+
+    Exact datetime arithmetic: the float `timestamp() + 0.001` truncated back to milliseconds
+    gave the mark itself for about 3 marks in 10, so this client asked inclusively on those walks
+    and whether it lost a row depended on the wall clock (issue 13: it passed under load)."""
+    after = parse_time(mark) + timedelta(milliseconds=1)
+    return after.strftime("%Y-%m-%dT%H:%M:%S.") + f"{after.microsecond // 1000:03d}Z"
+
+
 class ExclusivePoller(Poller):
     """Treats `updated_since` as exclusive: asks from the mark plus one millisecond."""
 
     def _page(self, feed: Feed, state: FeedState) -> httpx.Response:
         if state.mark is not None and state.cursor is None:
-            after = parse_time(state.mark).timestamp() + 0.001
-            mark = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(after))
-            state = FeedState(f"{mark}.{int(after * 1000) % 1000:03d}Z", None, state.walk_max)
+            state = FeedState(one_ms_after(state.mark), None, state.walk_max)
         return super()._page(feed, state)
 
 

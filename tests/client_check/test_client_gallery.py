@@ -84,3 +84,16 @@ def test_the_kit_names_the_sandboxs_chaos_profiles() -> None:
     from conformance.client.command import PROFILES as KIT_PROFILES
 
     assert KIT_PROFILES == PROFILES
+
+
+@pytest.mark.parametrize("second", ["2026-12-02T06:12:18", "2026-12-31T23:59:59"])
+def test_the_exclusive_client_asks_past_every_mark(second: str) -> None:
+    """Its bound is one millisecond past the mark whatever the clock says, so whether it loses
+    a moved row depends on the chaos seed alone (a float bound once equalled 3 marks in 10)."""
+    from fulfillment_erp_client.store import parse_time
+
+    for ms in range(1000):
+        mark = f"{second}.{ms:03d}Z"
+        bound = broken_clients.one_ms_after(mark)
+        assert (parse_time(bound) - parse_time(mark)).total_seconds() * 1000 == 1, (mark, bound)
+        assert len(bound) == len(mark), bound
