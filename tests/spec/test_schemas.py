@@ -65,12 +65,19 @@ def _object_schemas(node: Any) -> Iterator[dict[str, Any]]:
             yield from _object_schemas(value)
 
 
+# Request objects left open on purpose, with the rule that needs it.
+OPEN_BY_DESIGN = {
+    # CAN-010: a cancel's body with members it does not define (a `reason`) is still a cancel.
+    "ReasonRequest",
+}
+
+
 def test_request_objects_are_closed(spec: dict[str, Any]) -> None:
     requests, _ = _body_schema_names(spec)
     schemas = spec["components"]["schemas"]
     open_requests = [
         name
-        for name in sorted(requests)
+        for name in sorted(requests - OPEN_BY_DESIGN)
         for obj in _object_schemas(schemas[name])
         if obj.get("additionalProperties") is not False
     ]
