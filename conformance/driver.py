@@ -106,7 +106,8 @@ class WarehouseDriver(Protocol):
     def receive_inbound(
         self, inbound_id: str, items: list[dict[str, Any]], complete: bool = True
     ) -> dict[str, Any]:
-        """Receive [{sku, received_quantity}] against an inbound shipment."""
+        """Receive [{sku, received_quantity, damaged_quantity?}] against an inbound shipment
+        (`damaged_quantity`, of the units received, arrived damaged: decision 54)."""
         ...
 
     def receive_return(

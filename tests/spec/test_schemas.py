@@ -152,7 +152,7 @@ def test_error_envelope(spec: dict[str, Any]) -> None:
     error_code = schemas["ErrorCode"]
     assert "enum" not in error_code
     codes = error_code["examples"]
-    assert len(codes) == len(set(codes)) == 35
+    assert len(codes) == len(set(codes)) == 36
     assert all(re.fullmatch(error_code["pattern"], code) for code in codes)
     assert all(f"`{code}`" in error_code["description"] for code in codes)
     assert re.fullmatch(error_code["pattern"], "address_undeliverable")
