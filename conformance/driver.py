@@ -1,4 +1,5 @@
-"""Makes warehouse-side events happen: pick, hold, ship, deliver, void, stock, inbound, returns.
+"""Makes warehouse-side events happen: pick, hold, cancel, ship, deliver, void, stock, inbound,
+returns.
 
 None of these happen through the ERP-facing API, so a black-box kit needs a way to cause them
 (decision 32). `SandboxDriver` uses the spec's `/sandbox` control endpoints; a vendor without
@@ -29,6 +30,8 @@ __all__ = [
 DRIVER_METHODS = (
     "pick",
     "hold",
+    "hold_with_reason",
+    "cancel",
     "ship",
     "advance",
     "void",
@@ -53,6 +56,17 @@ class WarehouseDriver(Protocol):
 
     def hold(self, order_id: str) -> dict[str, Any]:
         """Put the order `on_hold`."""
+        ...
+
+    def hold_with_reason(
+        self, order_id: str, reason_code: str, message: str | None = None
+    ) -> dict[str, Any]:
+        """Put the order `on_hold` for this reason (decision 53)."""
+        ...
+
+    def cancel(self, order_id: str, reason_code: str, message: str | None = None) -> dict[str, Any]:
+        """Cancel the order at the warehouse's end for this reason; fires `order.cancelled`
+        (decision 52)."""
         ...
 
     def ship(
@@ -92,7 +106,8 @@ class WarehouseDriver(Protocol):
     def receive_inbound(
         self, inbound_id: str, items: list[dict[str, Any]], complete: bool = True
     ) -> dict[str, Any]:
-        """Receive [{sku, received_quantity}] against an inbound shipment."""
+        """Receive [{sku, received_quantity, damaged_quantity?}] against an inbound shipment
+        (`damaged_quantity`, of the units received, arrived damaged: decision 54)."""
         ...
 
     def receive_return(
@@ -144,6 +159,16 @@ class SandboxDriver:
 
     def hold(self, order_id: str) -> dict[str, Any]:
         return self._call("hold", f"/sandbox/orders/{order_id}/hold", None, (200,))
+
+    def hold_with_reason(
+        self, order_id: str, reason_code: str, message: str | None = None
+    ) -> dict[str, Any]:
+        body = {"reason_code": reason_code, "message": message}
+        return self._call("hold", f"/sandbox/orders/{order_id}/hold", body, (200,))
+
+    def cancel(self, order_id: str, reason_code: str, message: str | None = None) -> dict[str, Any]:
+        body = {"reason_code": reason_code, "message": message}
+        return self._call("cancel", f"/sandbox/orders/{order_id}/cancel", body, (200,))
 
     def ship(
         self,

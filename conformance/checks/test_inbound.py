@@ -85,6 +85,16 @@ def entry_numbers(stock: Stock, warehouse_id: str) -> dict[str, Any]:
     return {k: entry.get(k) for k in ("on_hand", "available", "incoming") if k in entry}
 
 
+def assert_stock(api: Any, sku: str, warehouse: str, want: dict[str, Any], label: str) -> None:
+    """The SKU's numbers at the warehouse, read now, are `want` (only the members it names)."""
+    stock = Stock(api, sku)
+    got = entry_numbers(stock, warehouse)
+    wrong = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
+    assert not wrong, (
+        f"expected {want} for {sku} at {warehouse} {label}, got {got} ({stock.response.describe()})"
+    )
+
+
 # ---------------------------------------------------------------------------------------- checks
 @requirement("INB-001")
 def test_create_without_idempotency_key_is_rejected(api: Any, factory: Any) -> None:
@@ -315,13 +325,7 @@ def test_open_inbound_shows_as_incoming_not_on_hand(api: Any, factory: Any, driv
     )
     for label, step, want in steps:
         step()
-        stock = Stock(api, sku)
-        got = entry_numbers(stock, warehouse)
-        wrong = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
-        assert not wrong, (
-            f"expected {want} for {sku} at {warehouse} {label}, got {got} "
-            f"({stock.response.describe()})"
-        )
+        assert_stock(api, sku, warehouse, want, label)
 
 
 @requirement("INB-011")
@@ -377,3 +381,90 @@ def test_a_second_asn_with_the_same_reference_is_refused(api: Any, factory: Any)
     )
     made = sorted({str(row.get("id")) for row in asns_with_reference(api, body["reference"])})
     assert made == [first["id"]], f"expected only {first['id']} listed, got {made}"
+
+
+# ------------------------------------------------------------------ damaged units (decision 54)
+def line_numbers(asn: dict[str, Any], sku: str) -> dict[str, Any]:
+    """The counts of one ASN line the contract defines (a server may add other members)."""
+    line = lines(asn).get(sku, {})
+    names = ("received_quantity", "damaged_quantity", "discrepancy")
+    return {name: line.get(name, "<absent>") for name in names}
+
+
+@requirement("INB-013")
+def test_damaged_units_are_reported_per_line(api: Any, factory: Any, driver: Any) -> None:
+    """Expected 10 of one SKU and 4 of another: 6 received with 2 damaged (partial) reads
+    received 6, damaged 2, discrepancy -4; 4 more with 1 damaged, and the other SKU's 4
+    undamaged (complete), read received 10, damaged 3, discrepancy 0, and damaged 0 on the
+    other line."""
+    sku, other = factory.sku(), factory.sku()
+    asn = create_asn(factory, [(sku, 10), (other, 4)])
+    path = f"/inbound-shipments/{asn['id']}"
+    receipts = (
+        ([(sku, 6, 2)], False, {sku: (6, 2, -4)}),
+        ([(sku, 4, 1), (other, 4, 0)], True, {sku: (10, 3, 0), other: (4, 0, 0)}),
+    )
+    for counted, complete, want in receipts:
+        items = [
+            {"sku": s, "received_quantity": got, "damaged_quantity": damaged}
+            for s, got, damaged in counted
+        ]
+        driver.receive_inbound(asn["id"], items, complete)
+        read = get_ok(api, path)
+        for line_sku, (received, damaged, discrepancy) in want.items():
+            expected = {
+                "received_quantity": received,
+                "damaged_quantity": damaged,
+                "discrepancy": discrepancy,
+            }
+            got = line_numbers(read, line_sku)
+            assert got == expected, (
+                f"expected {expected} for {line_sku} after receiving {items}, got {got} "
+                f"(GET {path})"
+            )
+
+
+@requirement("INB-014")
+def test_damaged_units_never_become_stock(api: Any, factory: Any, driver: Any) -> None:
+    """3 on hand, an ASN of 10: 6 received with 2 damaged (partial) reads on_hand and available
+    7 and incoming down by 6; the last 4, all damaged (complete), leave on_hand and available
+    at 7 and incoming back where it was."""
+    warehouse = factory.warehouse_ids[0]
+    sku = factory.sku(stock={warehouse: 3})
+    before = Stock(api, sku).at(warehouse).get("incoming", 0)
+    asn = create_asn(factory, [(sku, 10)], warehouse_id=warehouse)
+    for received, damaged, complete, left in ((6, 2, False, 4), (4, 4, True, 0)):
+        item = {"sku": sku, "received_quantity": received, "damaged_quantity": damaged}
+        driver.receive_inbound(asn["id"], [item], complete)
+        want = {"on_hand": 7, "available": 7, "incoming": before + left}
+        assert_stock(api, sku, warehouse, want, f"after receiving {received}, {damaged} damaged")
+
+
+@requirement("INB-015")
+def test_more_damaged_than_received_is_refused(
+    api: Any, factory: Any, conformance_config: Any
+) -> None:
+    """A receipt of two lines whose second reports 3 damaged of 2 received, through POST
+    /sandbox/inbound-shipments/{id}/receive: 422 damaged_exceeds_received naming
+    items[1].damaged_quantity; neither line is received and on_hand is unchanged."""
+    control = sandbox_api(api, conformance_config)
+    warehouse = factory.warehouse_ids[0]
+    sku, other = factory.sku(stock={warehouse: 1}), factory.sku()
+    asn = create_asn(factory, [(sku, 5), (other, 5)], warehouse_id=warehouse)
+    items = [
+        {"sku": sku, "received_quantity": 2, "damaged_quantity": 0},
+        {"sku": other, "received_quantity": 2, "damaged_quantity": 3},
+    ]
+    path = f"/sandbox/inbound-shipments/{asn['id']}/receive"
+    resp = control.request("POST", path, json={"items": items, "complete": False})
+    got = (resp.status, error_code(resp), error_field(resp))
+    want = (422, "damaged_exceeds_received", "items[1].damaged_quantity")
+    assert got == want, f"expected {want} for {items}, got {got} ({resp.describe()})"
+    after = get_ok(api, f"/inbound-shipments/{asn['id']}")
+    received = {s: lines(after).get(s, {}).get("received_quantity") for s in (sku, other)}
+    stock = Stock(api, sku)
+    on_hand = stock.at(warehouse).get("on_hand")
+    assert (received, on_hand) == ({sku: 0, other: 0}, 1), (
+        f"expected nothing received (received_quantity 0 on both lines, on_hand 1) after the "
+        f"refusal, got {received} and on_hand {on_hand} ({stock.response.describe()})"
+    )

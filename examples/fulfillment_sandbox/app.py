@@ -147,6 +147,7 @@ async def _read_body(request: Request, op: Operation) -> Any:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    body = op.defined_part(body)
     check_json_limits(body)
     return body
 

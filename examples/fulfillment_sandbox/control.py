@@ -32,7 +32,12 @@ def pick_order(ctx: Ctx) -> Reply:
 
 
 def hold_order(ctx: Ctx) -> Reply:
-    return _order_step(ctx, orders.hold)
+    return _order_step(ctx, lambda tx, order_id: orders.hold(tx, order_id, ctx.body))
+
+
+def cancel_order(ctx: Ctx) -> Reply:
+    """The warehouse cancels at its end (decision 52): fires order.cancelled."""
+    return _order_step(ctx, lambda tx, order_id: orders.warehouse_cancel(tx, order_id, ctx.body))
 
 
 def ship_order(ctx: Ctx) -> Reply:
@@ -177,6 +182,7 @@ async def exhaust_retries(ctx: Ctx) -> Reply:
 SYNC_OPERATIONS: dict[str, Callable[[Ctx], Reply]] = {
     "sandboxPickOrder": pick_order,
     "sandboxHoldOrder": hold_order,
+    "sandboxCancelOrder": cancel_order,
     "sandboxShipOrder": ship_order,
     "sandboxAdvanceShipment": advance_shipment,
     "sandboxVoidShipment": void_shipment,

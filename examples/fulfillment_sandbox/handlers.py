@@ -109,7 +109,7 @@ def _order_after(ctx: Ctx, step: Callable[[Tx, str], object]) -> Reply:
 
 
 def cancel_order(ctx: Ctx) -> Reply:
-    return _order_after(ctx, orders.cancel)
+    return _order_after(ctx, lambda tx, order_id: orders.cancel(tx, order_id, ctx.body))
 
 
 def cancel_order_remainder(ctx: Ctx) -> Reply:

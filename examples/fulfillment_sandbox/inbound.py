@@ -2,7 +2,8 @@
 
 Creating an ASN raises `incoming` at its warehouse; receiving moves units into `on_hand`, lowers
 `incoming`, records the signed `discrepancy` (received - expected) and allocates the new stock to
-backordered orders, oldest first.
+backordered orders, oldest first. Units received damaged count as received but stay out of
+`on_hand` (decision 54).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def render(row: sqlite3.Row) -> dict[str, Any]:
                 "sku": item["sku"],
                 "expected_quantity": item["expected_quantity"],
                 "received_quantity": item["received_quantity"],
+                # Receipts before decision 54 stored no damaged units.
+                "damaged_quantity": item.get("damaged_quantity", 0),
                 "discrepancy": item["received_quantity"] - item["expected_quantity"],
             }
             for item in doc["items"]
@@ -113,12 +116,27 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
     return inbound_id
 
 
+def _damaged_within_received(lines: list[dict[str, Any]]) -> None:
+    """422 for a line reporting more damaged units than it received (INB-015): judged before
+    anything is received, so a refused receipt changes nothing."""
+    for index, line in enumerate(lines):
+        damaged, received = line.get("damaged_quantity", 0), line["received_quantity"]
+        if damaged > received:
+            raise ApiError(
+                422,
+                "damaged_exceeds_received",
+                f"items[{index}] reports {damaged} damaged units but receives only {received}.",
+                field=f"items[{index}].damaged_quantity",
+            )
+
+
 def receive(tx: Tx, inbound_id: str, body: dict[str, Any]) -> None:
     row = _row(tx.conn, tx.partner, inbound_id)
     if row["status"] == "received":
         raise ApiError(
             409, "invalid_transition", f"Inbound shipment '{inbound_id}' is already received."
         )
+    _damaged_within_received(body["items"])
     doc = json.loads(row["doc"])
     by_sku = {item["sku"]: item for item in doc["items"]}
     warehouse_id = row["warehouse_id"]
@@ -133,11 +151,16 @@ def receive(tx: Tx, inbound_id: str, body: dict[str, Any]) -> None:
                 f"SKU '{line['sku']}' is not on inbound shipment '{inbound_id}'.",
                 field="items",
             )
-        quantity = line["received_quantity"]
+        quantity, damaged = line["received_quantity"], line.get("damaged_quantity", 0)
         item["received_quantity"] += quantity
+        item["damaged_quantity"] = item.get("damaged_quantity", 0) + damaged
+        # Every unit that arrived closes the ASN's open quantity; only undamaged ones become
+        # stock (decision 54, INB-014).
         taken = min(item["open"], quantity)
         item["open"] -= taken
-        inventory.change_stock(tx, line["sku"], warehouse_id, on_hand=quantity, incoming=-taken)
+        inventory.change_stock(
+            tx, line["sku"], warehouse_id, on_hand=quantity - damaged, incoming=-taken
+        )
     complete = body.get("complete", True)
     if complete:
         for item in doc["items"]:

@@ -12,7 +12,7 @@ import json
 import sqlite3
 from typing import Any
 
-from . import inventory, lines, webhooks
+from . import inventory, lines, reasons, webhooks
 from .errors import ApiError, not_found
 from .merge import merge_patch
 from .paging import ListQuery, equal_filters, list_page
@@ -129,6 +129,7 @@ def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "cancelled_at": row["cancelled_at"],
+        **reasons.shown(row["status"], doc),
         "shipments": shipments,
     }
 
@@ -352,8 +353,9 @@ def amend(tx: Tx, order_id: str, patch: dict[str, Any], if_match: str | None) ->
     touch(tx, order_id, status=status)
 
 
-def cancel(tx: Tx, order_id: str) -> bool:
-    """Cancel; True when this call cancelled it, False when it already was (decision 13)."""
+def cancel(tx: Tx, order_id: str, body: Any = None) -> bool:
+    """Cancel; True when this call cancelled it, False when it already was (decision 13), in
+    which case the first cancellation stays (decision 52)."""
     row = _row(tx.conn, tx.partner, order_id)
     if row["status"] == "cancelled":
         return False
@@ -366,10 +368,22 @@ def cancel(tx: Tx, order_id: str) -> bool:
         )
     if row["status"] in ("partially_shipped", "shipped"):
         raise ApiError(409, "already_shipped", "Order has shipped.", order_status=row["status"])
-    inventory.rebalance(tx, order_id, row["warehouse_id"], {})
-    touch(tx, order_id, status="cancelled", cancelled_at=tx.stamp("orders"))
-    webhooks.emit(tx, "order.cancelled", get(tx.conn, tx.partner, order_id))
+    close_cancelled(tx, row, reasons.cancellation("erp", body))
     return True
+
+
+def warehouse_cancel(tx: Tx, order_id: str, body: Any = None) -> None:
+    """The warehouse cancels at its end (decision 52): any order not yet shipped from."""
+    row = require_status(tx, order_id, (*CANCELLABLE, "processing"), "cancelled")
+    close_cancelled(tx, row, reasons.cancellation("warehouse", body))
+
+
+def close_cancelled(tx: Tx, row: sqlite3.Row, cancellation: dict[str, Any]) -> None:
+    """Releases the order's stock, records why, and fires order.updated and order.cancelled."""
+    reasons.record(tx, row["id"], "cancellation", cancellation)
+    inventory.rebalance(tx, row["id"], row["warehouse_id"], {})
+    touch(tx, row["id"], status="cancelled", cancelled_at=tx.stamp("orders"))
+    webhooks.emit(tx, "order.cancelled", get(tx.conn, tx.partner, row["id"]))
 
 
 def allocate_backorders(tx: Tx, sku: str, warehouse_id: str) -> None:
@@ -403,8 +417,9 @@ def pick(tx: Tx, order_id: str) -> None:
     touch(tx, order_id, status="processing")
 
 
-def hold(tx: Tx, order_id: str) -> None:
+def hold(tx: Tx, order_id: str, body: Any = None) -> None:
     require_status(tx, order_id, ("received", "backordered"), "put on hold")
+    reasons.record(tx, order_id, "hold", reasons.hold(body))
     touch(tx, order_id, status="on_hold")
 
 

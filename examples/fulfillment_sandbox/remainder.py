@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-from . import inventory, lines, orders, webhooks
+from . import inventory, lines, orders, reasons, webhooks
 from .errors import ApiError
 from .storage import Tx, dumps
 
@@ -49,6 +49,8 @@ def cancel_remainder(tx: Tx, order_id: str) -> None:
         if open_units > 0:
             cut[line["line_id"]] = cut.get(line["line_id"], 0) + open_units
     doc["cut"] = cut
+    if CLOSES[status] == "cancelled":
+        doc["cancellation"] = reasons.cancellation("erp", None)  # decision 52, RSN-004
     tx.conn.execute("UPDATE orders SET doc = ? WHERE id = ?", (dumps(doc), order_id))
     inventory.rebalance(tx, order_id, row["warehouse_id"], {})
     if CLOSES[status] == "cancelled":

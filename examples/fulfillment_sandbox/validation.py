@@ -50,6 +50,16 @@ class Operation:
     media_types: tuple[str, ...] = ()
     body_validator: Draft202012Validator | None = None
     query: list[QueryParam] = field(default_factory=list)
+    # The members an open request object defines (ReasonRequest, CAN-010); None for a closed one.
+    open_body_members: frozenset[str] | None = None
+
+    def defined_part(self, body: Any) -> Any:
+        """An open body without the members its schema does not define: the operation ignores
+        them, so neither validation nor the storage limits may refuse the request for them (a
+        huge integer in an unknown member is no reason to refuse a cancel)."""
+        if self.open_body_members is None or not isinstance(body, dict):
+            return body
+        return {key: value for key, value in body.items() if key in self.open_body_members}
 
 
 def field_path(parts: Any) -> str:
@@ -107,6 +117,12 @@ class Contract:
             if op.media_types and body_ptr:
                 first = op.media_types[0]
                 op.body_validator = self._validator(_pointer(*body_ptr, "content", first, "schema"))
+                schema = self.resolve(body["content"][first].get("schema", {}))
+                if (
+                    schema.get("type") == "object"
+                    and schema.get("additionalProperties") is not False
+                ):
+                    op.open_body_members = frozenset(schema.get("properties", {}))
         by_name: dict[tuple[str, str], tuple[dict[str, Any], list[str]]] = {}
         for index, param in enumerate(shared):
             ptr = ["paths", path, "parameters", str(index)]

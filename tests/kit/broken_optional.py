@@ -402,3 +402,51 @@ class ProcessedReturnStaysReceived(BodyRewrite):
     def fix(self, resource: dict[str, Any]) -> None:
         if resource.get("status") == "processed":
             resource["status"] = "received"
+
+
+# === Damaged units on inbound receipts (decision 54) ==============================================
+class DamagedNotReported(BodyRewrite):
+    """Inbound lines read `damaged_quantity: 0` whatever arrived damaged."""
+
+    def fix(self, resource: dict[str, Any]) -> None:
+        for line in resource.get("items") or []:
+            line["damaged_quantity"] = 0
+
+
+class DamagedUnitsStocked(Middleware):
+    """Units received damaged land in on_hand as if whole (put back by a `found` adjustment)."""
+
+    async def handle(self, request: Request) -> Response:
+        response = await self.call(request)
+        match = RECEIVE_INBOUND.fullmatch(request.path)
+        body = request.json if isinstance(request.json, dict) else {}
+        if request.method != "POST" or match is None or response.status != 200:
+            return response
+        warehouse = (response.json or {}).get("warehouse_id")
+        for line in body.get("items") or []:
+            if line.get("damaged_quantity"):
+                adjustment = {
+                    "sku": line["sku"],
+                    "warehouse_id": warehouse,
+                    "quantity_delta": line["damaged_quantity"],
+                    "reason": "found",
+                }
+                await self.api(request, "POST", "/sandbox/inventory-adjustments", adjustment)
+        return response
+
+
+class DamagedBeyondReceivedAccepted(Middleware):
+    """A receipt line with more damaged than received units is taken as all of them damaged."""
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        receipt = request.method == "POST" and RECEIVE_INBOUND.fullmatch(request.path)
+        if receipt and isinstance(body, dict) and isinstance(body.get("items"), list):
+            request = request.with_json({**body, "items": [clamp(line) for line in body["items"]]})
+        return await self.call(request)
+
+
+def clamp(line: Any) -> Any:
+    if not (isinstance(line, dict) and "damaged_quantity" in line):
+        return line
+    return {**line, "damaged_quantity": min(line["damaged_quantity"], line["received_quantity"])}

@@ -187,6 +187,16 @@ def by_case(
     }
 
 
+def one_server_per_case(
+    cases: Sequence[Broken], ids: Sequence[str], workdir: Path
+) -> dict[str, Any]:
+    """The healthy sandbox and each case on a server of its own, every run `--only` `ids`, all
+    run together; keyed by case name (result, members) and "healthy" (its result)."""
+    runs = [Run("healthy", ids=tuple(ids)), *group_runs([[case] for case in cases], lambda _: ids)]
+    results = run_all(runs, workdir)
+    return {"healthy": results["healthy"]} | by_case(runs, results)
+
+
 def bad_outcomes(report: Mapping[str, Any]) -> dict[str, str]:
     return {
         e["id"]: f"{e['outcome']}: {e.get('message', '')}"

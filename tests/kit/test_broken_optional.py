@@ -39,11 +39,14 @@ CASES = [
     B(broken.UnknownInboundPlain404, "INB-005", 0),
     B(broken.InboundIgnoresStatusFilter, "INB-006", 2),
     B(broken.InboundExclusiveUpdatedSince, "INB-006", 3),
-    B(broken.DiscrepancySignFlipped, "INB-007", 0),
+    # The damaged-units check reads the discrepancy too (decision 54).
+    B(broken.DiscrepancySignFlipped, "INB-007", 0, ("INB-013",)),
     B(broken.NeverPartiallyReceived, "INB-008", 1),
-    # Units that never reach on_hand are missing after the partial receipt and the refusal too.
-    B(broken.ReceivedStockNotOnHand, "INB-009", 2, ("INB-010", "INB-011")),
-    B(broken.IncomingNotShown, "INB-010", 0),
+    # Units that never reach on_hand are missing after the partial receipt, the refusal and the
+    # damaged-units receipt too.
+    B(broken.ReceivedStockNotOnHand, "INB-009", 2, ("INB-010", "INB-011", "INB-014")),
+    # The damaged-units check reads incoming too.
+    B(broken.IncomingNotShown, "INB-010", 0, ("INB-014",)),
     B(broken.ReceivedAsnReceivableAgain, "INB-011", 1),
     B(broken_references.SecondAsnWithSameReference, "INB-012", 2),
     B(broken.AdjustmentDeltaUnsigned, "ADJ-001", 0),
@@ -65,6 +68,10 @@ CASES = [
     B(broken.UnannouncedReturnLosesOrder, "RET-010", 0),
     B(broken.ProcessedReturnStaysReceived, "RET-011", 1),
     B(broken_references.SecondReturnWithSameRma, "RET-012", 3),
+    # Damaged units (decision 54): each break touches only receipts that report damaged units.
+    B(broken.DamagedNotReported, "INB-013", 1),
+    B(broken.DamagedUnitsStocked, "INB-014", 1),
+    B(broken.DamagedBeyondReceivedAccepted, "INB-015", 1),
 ]
 
 

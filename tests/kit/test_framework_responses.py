@@ -290,6 +290,8 @@ def order(**changes: Any) -> dict[str, Any]:
         "created_at": "2026-07-02T09:15:00Z",
         "updated_at": "2026-07-02T09:15:00.123Z",
         "cancelled_at": None,
+        "cancellation": None,
+        "hold": None,
         "shipments": [],
     }
     base.update(changes)
@@ -334,7 +336,11 @@ def test_an_alternative_is_judged_by_its_own_schema_only() -> None:
         "event_id": "evt_1",
         "event_type": "order.updated",
         "created_at": "2026-07-02T09:15:00Z",
-        "data": order(status="cancelled", cancelled_at="2026-07-02T09:15:00Z"),
+        "data": order(
+            status="cancelled",
+            cancelled_at="2026-07-02T09:15:00Z",
+            cancellation={"reason_code": None, "cancelled_by": "erp", "message": None},
+        ),
     }
     logged = responses(event_log(cancelled), path="/events")
     assert problems(zz.closed_vocabularies, logged) == []

@@ -40,6 +40,7 @@ OPERATIONS = [
     ("POST", "/events/{event_id}/redeliver", "redeliverEvent"),
     ("POST", "/sandbox/orders/{order_id}/pick", "sandboxPickOrder"),
     ("POST", "/sandbox/orders/{order_id}/hold", "sandboxHoldOrder"),
+    ("POST", "/sandbox/orders/{order_id}/cancel", "sandboxCancelOrder"),
     ("POST", "/sandbox/orders/{order_id}/ship", "sandboxShipOrder"),
     ("POST", "/sandbox/shipments/{shipment_id}/advance", "sandboxAdvanceShipment"),
     ("POST", "/sandbox/shipments/{shipment_id}/void", "sandboxVoidShipment"),

@@ -65,12 +65,19 @@ def _object_schemas(node: Any) -> Iterator[dict[str, Any]]:
             yield from _object_schemas(value)
 
 
+# Request objects left open on purpose, with the rule that needs it.
+OPEN_BY_DESIGN = {
+    # CAN-010: a cancel's body with members it does not define (a `reason`) is still a cancel.
+    "ReasonRequest",
+}
+
+
 def test_request_objects_are_closed(spec: dict[str, Any]) -> None:
     requests, _ = _body_schema_names(spec)
     schemas = spec["components"]["schemas"]
     open_requests = [
         name
-        for name in sorted(requests)
+        for name in sorted(requests - OPEN_BY_DESIGN)
         for obj in _object_schemas(schemas[name])
         if obj.get("additionalProperties") is not False
     ]
@@ -145,7 +152,7 @@ def test_error_envelope(spec: dict[str, Any]) -> None:
     error_code = schemas["ErrorCode"]
     assert "enum" not in error_code
     codes = error_code["examples"]
-    assert len(codes) == len(set(codes)) == 35
+    assert len(codes) == len(set(codes)) == 36
     assert all(re.fullmatch(error_code["pattern"], code) for code in codes)
     assert all(f"`{code}`" in error_code["description"] for code in codes)
     assert re.fullmatch(error_code["pattern"], "address_undeliverable")
