@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.kit import warm_kit
 from tests.live_server import serve
 
 ACME_TOKEN = "wms_test_acme_token"
@@ -26,3 +27,8 @@ def sandbox_url(sandbox_app: Any) -> Iterator[str]:
     """The fresh sandbox served on 127.0.0.1; yields the kit's base URL (ending in /v1)."""
     with serve(sandbox_app) as url:
         yield f"{url}/v1"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The warm kit runs' fork server (tests/kit/warm_kit.py) goes with the session, reaped.
+    warm_kit.stop()

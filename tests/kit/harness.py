@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.kit.warm_kit import run_cli_warm
+
 REPO = Path(__file__).resolve().parents[2]
 _counter = itertools.count(1)
 
@@ -71,8 +73,11 @@ def run_kit(
     extra_args: Sequence[str] = (),
     tmp_path: Path,
     timeout: float = 900,
+    warm: bool = True,
 ) -> KitResult:
-    """Run the kit against `base_url`; the report is {} when the run wrote none (exit 2)."""
+    """Run the kit against `base_url`; the report is {} when the run wrote none (exit 2).
+    `warm`: forked from a process that has the kit imported (tests/kit/warm_kit.py), the same
+    run for a fraction of a subprocess's start-up; False: `python -m conformance` itself."""
     report_path = tmp_path / f"kit-report-{next(_counter)}.json"
     args = ["run", "--base-url", base_url, "--report-json", str(report_path)]
     for profile in profiles:
@@ -85,7 +90,10 @@ def run_kit(
     env = {"CONFORMANCE_TOKEN": token}
     if second_token:
         env["CONFORMANCE_SECOND_TOKEN"] = second_token
-    done = run_cli(args, env=env, cwd=tmp_path, timeout=timeout)
+    if warm:
+        done = run_cli_warm(args, env=kit_env(env), cwd=tmp_path, timeout=timeout)
+    else:
+        done = run_cli(args, env=env, cwd=tmp_path, timeout=timeout)
     report: dict[str, Any] = {}
     if report_path.exists():
         report = json.loads(report_path.read_text(encoding="utf-8"))
