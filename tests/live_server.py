@@ -32,7 +32,17 @@ def serve(app: Any, *, startup_timeout: float = 15.0) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port: int = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto")
+    # Keep-alive 75 s, not uvicorn's 5: on a loaded machine a kit thread can sit idle past 5 s
+    # and then reuse a pooled connection just as the server closes it ("connection reset by
+    # peer" on a POST). Real gateways keep connections longer too (nginx: 75 s).
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="auto",
+        timeout_keep_alive=75,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"live-server-{port}", daemon=True

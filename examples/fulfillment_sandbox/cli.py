@@ -16,6 +16,8 @@ from .auth import DEMO_PARTNERS
 from .chaos import PROFILES, parse_profiles
 from .ratelimit import RateLimit, parse_rate_limit
 
+KEEP_ALIVE_SECONDS = 75
+
 
 def _partner(text: str) -> tuple[str, str]:
     name, sep, token = text.partition(":")
@@ -112,7 +114,16 @@ def main(argv: list[str] | None = None) -> int:
         f"(partners: {', '.join(sorted(partners))}; db: {args.db})",
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # Idle connections are kept 75 s (uvicorn's default is 5): a client that pauses a few
+    # seconds between requests would otherwise race the close and see "connection reset" on a
+    # pooled connection; 75 s is what common gateways keep (nginx).
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     return 0
 
 
