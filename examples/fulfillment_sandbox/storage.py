@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from .migrations import rebuild_outdated_tables
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS warehouses (
@@ -230,6 +232,7 @@ class Database:
         self._writer = self._connect()
         self._writer.executescript(SCHEMA)
         add_missing_columns(self._writer)
+        rebuild_outdated_tables(self._writer, SCHEMA)
         for table in STAMPED_TABLES:
             latest = latest_stamp(self._writer, table)
             self._last_ms[table] = parse_ms(latest) if latest else 0
