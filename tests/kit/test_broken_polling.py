@@ -96,7 +96,9 @@ CASES = [
     B(shp.UnknownShipmentPlain404, "SHP-011"),
     B(shp.ShippedQuantityZero, "SHP-012"),
     B(shp.ExceptionShownAsInTransit, "SHP-013"),
-    B(shp.VoidedUnitsStillShipped, "SHP-014"),
+    # The model-based phase, when its steps void a shipment, reads the same wrong
+    # shipped_quantity as SHP-012 (seen in one run of three).
+    B(shp.VoidedUnitsStillShipped, "SHP-014", ("SHP-012",)),
     B(shp.NewShipmentsHidden, "SHP-015"),
     # A collapsed breakdown has no entry for the warehouse the order came from either, nor
     # for the one that sold out beside it.
