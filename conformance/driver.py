@@ -194,6 +194,23 @@ class SandboxDriver:
         body = {"sku": sku, "warehouse_id": warehouse_id, "on_hand": on_hand}
         self._call("set stock", "/sandbox/inventory", body, (200, 201))
 
+    def set_unavailable(self, sku: str, warehouse_id: str, on_hand: int, unavailable: int) -> bool:
+        """Optional step (not in the protocol, decision 57): count `on_hand` units of which
+        `unavailable` are not sellable. False when the target's control does not take the member
+        (400 or 422: a server without the bucket, which is legal); raises on any other refusal."""
+        body = {
+            "sku": sku,
+            "warehouse_id": warehouse_id,
+            "on_hand": on_hand,
+            "unavailable": unavailable,
+        }
+        resp = self.api.request("POST", "/sandbox/inventory", json=body)
+        if resp.status in (400, 422):
+            return False
+        if resp.status not in (200, 201):
+            raise DriverError(_refused("set unavailable", (200, 201), resp))
+        return True
+
     def adjust(
         self,
         sku: str,

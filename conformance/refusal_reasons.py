@@ -115,20 +115,22 @@ def _not_listed(field: str, path: str, what: str) -> Reason:
 
 def _below_allocated(api: Any, body: dict[str, Any], params: dict[str, str]) -> str | None:
     """stock_allocated (set stock) and insufficient_stock (adjust): the new on_hand is below
-    what is allocated."""
+    what is allocated, plus what is set aside as `unavailable` (decision 57; absent, 0)."""
     sku, warehouse = body.get("sku"), body.get("warehouse_id")
     entry = _stock(api, str(sku), str(warehouse)) if sku and warehouse else None
     on_hand = _int((entry or {}).get("on_hand"))
     allocated = _int((entry or {}).get("allocated"))
     if on_hand is None or allocated is None:
         return None
+    aside = _int(body.get("unavailable", (entry or {}).get("unavailable", 0)))
     delta = _int(body.get("quantity_delta"))
     new = _int(body.get("on_hand")) if delta is None else on_hand + delta
-    if new is None or new < allocated:
+    if new is None or aside is None or new < allocated + aside:
         return None
+    held = f" and unavailable {aside}" if aside else ""
     return (
         f"GET /inventory shows {sku} at {warehouse} with on_hand {on_hand} and allocated "
-        f"{allocated}: the new on_hand {new} is not below the allocated units"
+        f"{allocated}{held}: the new on_hand {new} is not below the units it must cover"
     )
 
 

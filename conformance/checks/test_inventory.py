@@ -60,7 +60,7 @@ def test_stock_is_broken_out_per_warehouse(api: Any, factory: Any) -> None:
 @requirement("INV-002")
 def test_available_is_on_hand_minus_allocated(api: Any, factory: Any) -> None:
     """10 on hand, an order of 3: every entry of the SKU has available = on_hand - allocated
-    (when allocated is shown), available >= 0 and allocated <= on_hand."""
+    - unavailable (each when shown, decision 57), available >= 0 and allocated <= on_hand."""
     (warehouse,) = warehouses(factory, 1)
     sku = factory.sku(stock={warehouse: 10})
     order_for(factory, sku, warehouse, 3)
@@ -69,17 +69,20 @@ def test_available_is_on_hand_minus_allocated(api: Any, factory: Any) -> None:
         on_hand, available = entry.get("on_hand"), entry.get("available")
         ok = False
         if isinstance(on_hand, int) and isinstance(available, int):
-            # allocated is a SHOULD field (INV-010); without it the formula defines it.
-            allocated = entry.get("allocated", on_hand - available)
+            # allocated is a SHOULD field (INV-010) and unavailable a MAY (INV-014): absent, the
+            # bucket is 0 and the formula defines allocated.
+            unavailable = entry.get("unavailable", 0)
+            allocated = entry.get("allocated", on_hand - available - unavailable)
             ok = (
                 isinstance(allocated, int)
-                and available == on_hand - allocated
+                and isinstance(unavailable, int)
+                and available == on_hand - allocated - unavailable
                 and available >= 0
                 and 0 <= allocated <= on_hand
             )
         assert ok, (
-            f"expected available = on_hand - allocated >= 0 and allocated <= on_hand at "
-            f"{warehouse_id}, got {entry} ({stock.response.describe()})"
+            f"expected available = on_hand - allocated - unavailable >= 0 and allocated <= "
+            f"on_hand at {warehouse_id}, got {entry} ({stock.response.describe()})"
         )
 
 

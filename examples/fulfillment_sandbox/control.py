@@ -74,7 +74,9 @@ def set_stock(ctx: Ctx) -> Reply:
     body: dict[str, Any] = ctx.body
     with transaction(ctx.services.db, ctx.partner) as tx:
         _check_warehouse(tx, body["warehouse_id"])
-        inventory.set_on_hand(tx, body["sku"], body["warehouse_id"], body["on_hand"])
+        inventory.set_on_hand(
+            tx, body["sku"], body["warehouse_id"], body["on_hand"], body.get("unavailable")
+        )
         orders.allocate_backorders(tx, body["sku"], body["warehouse_id"])
         item = inventory.render_item(tx.conn, ctx.partner, body["sku"])
     return Reply(200, item)

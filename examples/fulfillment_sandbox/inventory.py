@@ -1,7 +1,9 @@
 """Stock per SKU and warehouse, and the allocation arithmetic (decisions 21-22).
 
-Invariants, enforced here and by a CHECK constraint: `allocated <= on_hand`, so
-`available = on_hand - allocated` is never negative; demand beyond stock is `backordered`.
+Invariants, enforced here (and `allocated <= on_hand` by a CHECK constraint):
+`allocated + unavailable <= on_hand`, so `available = on_hand - allocated - unavailable` is never
+negative; `unavailable` units (quarantined, damaged, held: decision 57) are never allocated;
+demand beyond the sellable stock is `backordered`.
 Every change to a SKU's numbers bumps that SKU's `updated_at` and, at commit, emits one
 `inventory.updated` event with the SKU's full inventory object.
 """
@@ -112,14 +114,20 @@ def _render(conn: sqlite3.Connection, row: sqlite3.Row, warehouse_id: str | None
         {
             "warehouse_id": s["warehouse_id"],
             "on_hand": s["on_hand"],
-            "available": s["on_hand"] - s["allocated"],
+            "available": sellable(s),
             "allocated": s["allocated"],
             "incoming": s["incoming"],
             "backordered": s["backordered"],
+            "unavailable": s["unavailable"],
         }
         for s in conn.execute(sql + " ORDER BY warehouse_id", params)
     ]
     return {"sku": row["sku"], "updated_at": row["updated_at"], "warehouses": warehouses}
+
+
+def sellable(row: sqlite3.Row) -> int:
+    """Units that can still be allocated: on hand, not allocated, not set aside (decision 57)."""
+    return int(row["on_hand"] - row["allocated"] - row["unavailable"])
 
 
 def list_inventory(
@@ -178,8 +186,7 @@ def rebalance(
         alloc, back = current.get(sku, (0, 0))
         new_alloc = 0 if nothing else min(alloc, want)
         if new_alloc < want and not nothing:
-            row = stock(tx, sku, warehouse_id)
-            free = row["on_hand"] - row["allocated"]
+            free = sellable(stock(tx, sku, warehouse_id))
             new_alloc += max(0, min(want - new_alloc, free))
         new_back = want - new_alloc
         total_back += new_back
@@ -238,21 +245,35 @@ def consume(tx: Tx, order_id: str, warehouse_id: str, sku: str, quantity: int) -
 # --- sandbox stock control ----------------------------------------------------------------
 
 
-def set_on_hand(tx: Tx, sku: str, warehouse_id: str, on_hand: int) -> None:
+def set_on_hand(
+    tx: Tx, sku: str, warehouse_id: str, on_hand: int, unavailable: int | None = None
+) -> None:
+    """A count: the absolute `on_hand`, and with `unavailable` how many of it are not sellable
+    (left out, the bucket stays as it was). Units promised to orders cannot be counted away or
+    set aside: the sellable rest must still cover `allocated` (SBX-006, decision 57)."""
     ensure_sku(tx, sku)
     row = stock(tx, sku, warehouse_id)
-    if on_hand < row["allocated"]:
+    aside = row["unavailable"] if unavailable is None else unavailable
+    if on_hand - aside < row["allocated"]:
+        held = f" and {aside} set aside as unavailable" if aside else ""
         raise ApiError(
             409,
             "stock_allocated",
-            f"{row['allocated']} unit(s) of {sku} are allocated at {warehouse_id}; "
+            f"{row['allocated']} unit(s) of {sku} are allocated at {warehouse_id}{held}; "
             f"on_hand cannot drop to {on_hand}.",
-            field="on_hand",
+            field="unavailable"
+            if unavailable is not None and on_hand >= row["allocated"]
+            else "on_hand",
         )
     delta = on_hand - row["on_hand"]
     if delta:
         change_stock(tx, sku, warehouse_id, on_hand=delta)
-    else:
+    if aside != row["unavailable"]:
+        tx.conn.execute(
+            "UPDATE stock SET unavailable = ? WHERE partner = ? AND sku = ? AND warehouse_id = ?",
+            (aside, tx.partner, sku, warehouse_id),
+        )
+    if not delta:
         touch_sku(tx, sku)
 
 
@@ -261,12 +282,13 @@ def record_adjustment(
 ) -> dict[str, Any]:
     ensure_sku(tx, sku)
     row = stock(tx, sku, warehouse_id)
-    if row["on_hand"] + delta < row["allocated"]:
+    if row["on_hand"] + delta < row["allocated"] + row["unavailable"]:
+        aside = f" and {row['unavailable']} unavailable" if row["unavailable"] else ""
         raise ApiError(
             409,
             "insufficient_stock",
             f"on_hand of {sku} at {warehouse_id} would drop to {row['on_hand'] + delta}, below "
-            f"the {row['allocated']} unit(s) allocated.",
+            f"the {row['allocated']} unit(s) allocated{aside}.",
             field="quantity_delta",
         )
     change_stock(tx, sku, warehouse_id, on_hand=delta)

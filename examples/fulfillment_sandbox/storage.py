@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from .migrations import rebuild_outdated_tables
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS warehouses (
@@ -39,6 +41,7 @@ CREATE TABLE IF NOT EXISTS stock (
   partner TEXT NOT NULL, sku TEXT NOT NULL, warehouse_id TEXT NOT NULL,
   on_hand INTEGER NOT NULL DEFAULT 0, allocated INTEGER NOT NULL DEFAULT 0,
   incoming INTEGER NOT NULL DEFAULT 0, backordered INTEGER NOT NULL DEFAULT 0,
+  unavailable INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (partner, sku, warehouse_id),
   CHECK (allocated >= 0 AND allocated <= on_hand AND incoming >= 0 AND backordered >= 0));
 CREATE TABLE IF NOT EXISTS orders (
@@ -144,6 +147,8 @@ ADDED_COLUMNS = (
     # The event log pages on (updated_at, id) like every list; an event never changes, so
     # updated_at is its created_at (older rows get it copied on open, see add_missing_columns).
     ("events", "updated_at", "TEXT"),
+    # Units on hand that are not sellable (quarantined, damaged, held): decision 57.
+    ("stock", "unavailable", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 # Tables whose rows carry an `updated_at` clients poll on; each gets its own monotonic clock.
@@ -236,6 +241,7 @@ class Database:
         self._writer = self._connect()
         self._writer.executescript(SCHEMA)
         add_missing_columns(self._writer)
+        rebuild_outdated_tables(self._writer, SCHEMA)
         for table in STAMPED_TABLES:
             latest = latest_stamp(self._writer, table)
             self._last_ms[table] = parse_ms(latest) if latest else 0

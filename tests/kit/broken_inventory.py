@@ -210,3 +210,83 @@ class SoldOutRowsDropped(PageRewrite):
             if entries:
                 kept.append({**row, "warehouses": entries})
         return kept
+
+
+class SellsUnavailableUnits(ResourceRewrite):
+    """Units set aside as `unavailable` (quarantined, damaged) are still counted as available:
+    `available = on_hand - allocated`, the bucket served but not subtracted (decision 57)."""
+
+    kind = "inventory"
+
+    def fix(self, item: dict[str, Any]) -> dict[str, Any]:
+        for entry in item.get("warehouses") or []:
+            if entry.get("unavailable"):
+                entry["available"] = int(entry["on_hand"]) - int(entry.get("allocated") or 0)
+        return item
+
+
+class AllocatesUnavailableUnits(ResourceRewrite):
+    """The bucket is bookkeeping only: orders are allocated out of the units set aside. The
+    set-stock control's `unavailable` is remembered but never reaches the stock, and a read
+    shows as much of it as the allocations left, so every number adds up while an order of
+    more than the sellable units is allocated in full instead of backordered."""
+
+    kind = "inventory"
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.aside: dict[tuple[str, str], int] = {}
+
+    async def handle(self, request: Request) -> Response:
+        body = request.json
+        if (
+            request.method == "POST"
+            and request.path == "/sandbox/inventory"
+            and isinstance(body, dict)
+            and isinstance(body.get("unavailable"), int)
+        ):
+            key = (str(body.get("sku")), str(body.get("warehouse_id")))
+            self.aside[key] = body.pop("unavailable")
+            request = request.with_json(body)
+        return await super().handle(request)
+
+    def fix(self, item: dict[str, Any]) -> dict[str, Any]:
+        for entry in item.get("warehouses") or []:
+            key = (str(item.get("sku")), str(entry.get("warehouse_id")))
+            if key in self.aside:
+                free = int(entry["on_hand"]) - int(entry.get("allocated") or 0)
+                entry["unavailable"] = min(self.aside[key], free)
+                entry["available"] = free - entry["unavailable"]
+        return item
+
+
+class WarehouseFilterHidesSoldOut(PageRewrite):
+    """GET /inventory?warehouse_id=W reads "stocked at W" as "on hand at W now": a SKU whose
+    entry at W dropped to 0 is left out of that warehouse's poll (a lookup by sku still shows
+    it, so INV-013 holds)."""
+
+    paths = ("/inventory",)
+
+    def rows(self, request: Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        warehouse = request.query.get("warehouse_id")
+        if not warehouse:
+            return rows
+        return [
+            row
+            for row in rows
+            if any(
+                e.get("warehouse_id") == warehouse and e.get("on_hand") != 0
+                for e in row.get("warehouses") or []
+            )
+        ]
+
+
+class PollDropsSoldOutEntries(SoldOutRowsDropped):
+    """The unfiltered poll (no `sku`) serves only stock on hand: an entry at 0 is dropped, and a
+    SKU with no entry left disappears from the poll; a lookup by sku is served in full (so
+    INV-013 holds)."""
+
+    def rows(self, request: Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if request.query.get("sku"):
+            return rows
+        return super().rows(request, rows)

@@ -96,25 +96,31 @@ CASES = [
     B(shp.UnknownShipmentPlain404, "SHP-011"),
     B(shp.ShippedQuantityZero, "SHP-012"),
     B(shp.ExceptionShownAsInTransit, "SHP-013"),
-    B(shp.VoidedUnitsStillShipped, "SHP-014"),
+    # The model-based phase, when its steps void a shipment, reads the same wrong
+    # shipped_quantity as SHP-012 (seen in one run of three).
+    B(shp.VoidedUnitsStillShipped, "SHP-014", ("SHP-012",)),
     B(shp.NewShipmentsHidden, "SHP-015"),
-    # A collapsed breakdown has no entry for the warehouse the order came from either.
-    B(inv.WarehousesCollapsed, "INV-001", ("INV-003",)),
+    # A collapsed breakdown has no entry for the warehouse the order came from either, nor
+    # for the one that sold out beside it.
+    B(inv.WarehousesCollapsed, "INV-001", ("INV-003", "INV-016")),
     # Wrong available numbers show in every check that reads available after an order.
-    B(inv.AvailableOffByOne, "INV-002", ("INV-003", "INV-011")),
-    B(inv.AvailableNotReduced, "INV-003", ("INV-002", "INV-011")),
+    B(inv.AvailableOffByOne, "INV-002", ("INV-003", "INV-011", "INV-014")),
+    B(inv.AvailableNotReduced, "INV-003", ("INV-002", "INV-011", "INV-014")),
     B(inv.CancelKeepsAllocation, "INV-004"),
     # Shipping that leaves on_hand alone never sells a SKU out either.
-    B(inv.ShipKeepsOnHand, "INV-005", ("INV-013",)),
+    B(inv.ShipKeepsOnHand, "INV-005", ("INV-013", "INV-016")),
     # The model-based phase (it owns INV-011 too) meets the negative available when it runs.
     B(inv.NegativeAvailable, "INV-006", ("INV-011",)),
-    B(inv.IgnoresSkuFilter, "INV-007"),
+    # The stock checks read a SKU by ?sku=: past the first page of SKUs it is not served.
+    B(inv.IgnoresSkuFilter, "INV-007", ("INV-014", "INV-015", "INV-016")),
     B(inv.IgnoresWarehouseFilter, "INV-008"),
-    B(inv.InventoryUpdatedAtFrozen, "INV-009"),
+    # Setting units aside must move updated_at too (INV-014).
+    B(inv.InventoryUpdatedAtFrozen, "INV-009", ("INV-014",)),
     B(inv.InventoryWithoutExtras, "INV-010"),
     B(inv.AmendIgnoresItems, "INV-011"),
-    B(inv.BackorderSticky, "INV-012"),
-    B(inv.SoldOutRowsDropped, "INV-013"),
+    # Released units fill backorders as new stock does (INV-015).
+    B(inv.BackorderSticky, "INV-012", ("INV-015",)),
+    B(inv.SoldOutRowsDropped, "INV-013", ("INV-016",)),
     B(ref.WarehouseLowercaseCountry, "REF-001"),
     B(ref.MethodWithoutCarrier, "REF-002"),
     B(ref.PhantomShippingMethod, "REF-003"),
@@ -155,6 +161,10 @@ CASES = [
     B(sec.ReferencesGlobal, "SEC-008"),
     B(sec.CrossPartnerControl, "SEC-009"),
     B(sec.CrossPartnerWebhooks, "SEC-010"),
+    B(inv.SellsUnavailableUnits, "INV-014"),
+    B(inv.AllocatesUnavailableUnits, "INV-015"),
+    B(inv.WarehouseFilterHidesSoldOut, "INV-016"),
+    B(inv.PollDropsSoldOutEntries, "INV-016"),
 ]
 HEALTHY_AREAS = ("PAG", "SHP", "INV", "REF", "ERRORS", "SBX", "SEC")
 
@@ -171,6 +181,9 @@ SOLO = (
 NOT_WITH_PAG = (
     inv.InventoryUpdatedAtFrozen,
     inv.IgnoresSkuFilter,
+    # Rows left out of the polls the pagination walks read (decision 58).
+    inv.WarehouseFilterHidesSoldOut,
+    inv.PollDropsSoldOutEntries,
     shp.ShipmentUpdatedAtFrozen,
     shp.NewShipmentsHidden,
     sbx.ShipmentsNeverPolled,

@@ -606,6 +606,71 @@ class WaitingStockOnlyBeyondAvailable(Variant):
             return {**item, "warehouses": rows}
 
         return rewrite_json(resp, lambda body: map_resources(body, "inventory", beyond_available))
+SET_STOCK_PATH = "/v1/sandbox/inventory"
+
+
+class NoUnavailableBucket(Variant):
+    """A server without non-sellable stock, as every 1.0 server is: inventory entries carry no
+    `unavailable`, and its set-stock control refuses the member as unknown (422 unknown_field).
+    Decision 57: the bucket is optional and absent means 0."""
+
+    def request(self, req: Request) -> Request:
+        body = req.json
+        if not (req.method == "POST" and req.path == SET_STOCK_PATH and isinstance(body, dict)):
+            return req
+        if "unavailable" in body:
+            # Renamed, the sandbox itself refuses the member (its headers kept); the answer is
+            # put back under the member's own name below.
+            body["unavailable_units"] = body.pop("unavailable")
+            return req.with_json(body)
+        return req
+
+    def response(self, req: Request, resp: Response) -> Response:
+        def drop(item: dict[str, Any]) -> dict[str, Any]:
+            for entry in item.get("warehouses") or []:
+                entry.pop("unavailable", None)
+            return item
+
+        if resp.status >= 400 and req.path == SET_STOCK_PATH:
+            text = resp.body.decode("utf-8", "replace").replace("unavailable_units", "unavailable")
+            return Response(resp.status, resp.headers, text.encode())
+        if 200 <= resp.status < 300 and resp.json is not None:
+            return rewrite_json(resp, lambda body: map_resources(body, "inventory", drop))
+        return resp
+
+
+class EveryWarehouseListed(Variant):
+    """Every inventory item lists every warehouse, at 0 where the SKU never was (the unfiltered
+    list and the set-stock answer): decision 58 lets a warehouse the SKU never reached be listed
+    at 0 or left out."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.warehouses: dict[str, list[str]] = {}
+
+    async def handle(self, req: Request) -> Response:
+        resp = await self.call(req)
+        listed = req.method == "GET" and req.path == "/v1/inventory"
+        if req.query.get("warehouse_id") or not (listed or req.path == SET_STOCK_PATH):
+            return resp
+        if not (200 <= resp.status < 300 and resp.json is not None):
+            return resp
+        token = req.token or ""
+        if token not in self.warehouses:
+            page = (await self.api(req, "GET", "/v1/warehouses", limit="200")).json or {}
+            self.warehouses[token] = sorted(str(w.get("id")) for w in page.get("data") or [])
+        every = self.warehouses[token]
+
+        def fill(item: dict[str, Any]) -> dict[str, Any]:
+            entries = {str(e.get("warehouse_id")): e for e in item.get("warehouses") or []}
+            zero = dict.fromkeys(("on_hand", "available", "allocated", "incoming"), 0)
+            item["warehouses"] = [
+                entries.get(w, {"warehouse_id": w, **zero, "backordered": 0, "unavailable": 0})
+                for w in sorted({*every, *entries})
+            ]
+            return item
+
+        return rewrite_json(resp, lambda body: map_resources(body, "inventory", fill))
 
 
 @dataclass(frozen=True)
@@ -879,6 +944,21 @@ VARIANTS: list[LegalVariant] = [
         "decision 55: how the stock row counts a short ship_complete order's coverable units is "
         "the server's choice; POL-004 judges allocated and available",
         wrapped(WaitingStockOnlyBeyondAvailable),
+    ),
+    LegalVariant(
+        "no-unavailable-bucket",
+        "no non-sellable stock: entries carry no `unavailable` and the set-stock control refuses"
+        " it as an unknown member",
+        "decision 57: `unavailable` is optional and absent means 0 (INV-014, INV-015 are then"
+        " not exercised)",
+        wrapped(NoUnavailableBucket),
+        may_differ={"INV-014": ("not_exercised",), "INV-015": ("not_exercised",)},
+    ),
+    LegalVariant(
+        "every-warehouse-listed",
+        "every inventory item lists every warehouse, at 0 where the SKU never was",
+        "decision 58: a warehouse the SKU never reached MAY be listed at 0 or left out (INV-016)",
+        wrapped(EveryWarehouseListed),
     ),
 ]
 

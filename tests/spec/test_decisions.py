@@ -30,6 +30,9 @@ def _cited_by_catalogue() -> dict[str, set[int]]:
 
 
 def test_sections_are_numbered_once_and_in_order() -> None:
+    """Ascending from 1, each number once. A gap is allowed: branches worked on at the same time
+    are each given their own numbers, so one branch alone lacks the others' sections until they
+    merge (a number is never reused or renumbered)."""
     numbers = [int(n) for n in re.findall(r"^### (\d+)\. ", DECISIONS.read_text(), flags=re.M)]
     # Strictly increasing from 1. A gap is allowed: numbers are handed to branches developed side
     # by side, so one branch may hold 59 before the branches holding 52 to 58 are merged.
