@@ -606,6 +606,8 @@ class WaitingStockOnlyBeyondAvailable(Variant):
             return {**item, "warehouses": rows}
 
         return rewrite_json(resp, lambda body: map_resources(body, "inventory", beyond_available))
+
+
 SET_STOCK_PATH = "/v1/sandbox/inventory"
 
 
