@@ -38,3 +38,31 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         else:
             os.environ[name] = value
     _saved.clear()
+
+
+# The modules that take longest, longest first (wall seconds of each, measured one module per
+# worker under `nox -s tests`). With `--dist loadfile` a worker takes the next module in
+# collection order when it is free, so starting the long ones first keeps the last minutes of a
+# run from being one module alone on one worker (longest-first scheduling); the other modules
+# keep their collection order behind them.
+LONGEST_FIRST = (
+    "tests/kit/test_legal_variations.py",
+    "tests/kit/test_repeatable_runs.py",
+    "tests/kit/test_broken_model.py",
+    "tests/kit/test_broken_polling.py",
+    "tests/kit/test_broken_orders.py",
+    "tests/kit/test_rate_limited_runs.py",
+    "tests/sandbox/test_schemathesis_sandbox.py",
+    "tests/kit/test_hostile_servers.py",
+    "tests/kit/test_scoped_tokens.py",
+    "tests/kit/test_property_checks.py",
+    "tests/client_check/test_client_gallery.py",
+    "tests/kit/test_property_kit_run.py",
+    "tests/kit/test_broken_subtle.py",
+    "tests/spec/test_breaking_changes.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
