@@ -14,7 +14,7 @@ import pytest
 
 from tests.kit import broken_policy as policy
 from tests.kit import gallery
-from tests.kit.gallery import Broken, Run
+from tests.kit.gallery import Broken
 
 pytest.importorskip("fulfillment_sandbox.app")
 pytestmark = pytest.mark.timeout(1800)
@@ -35,12 +35,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One server per break and the healthy sandbox, each `--only` the POL ids."""
-    runs = [
-        Run("healthy", ids=IDS),
-        *gallery.group_runs([[case] for case in CASES], lambda members: IDS),
-    ]
-    results = gallery.run_all(runs, tmp_path_factory.mktemp("broken-policy"))
-    return {"healthy": results["healthy"]} | gallery.by_case(runs, results)
+    return gallery.one_server_per_case(CASES, IDS, tmp_path_factory.mktemp("broken-policy"))
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
