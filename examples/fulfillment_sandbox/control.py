@@ -12,8 +12,7 @@ from typing import Any
 
 from . import inbound, inventory, orders, returns, shipments, webhooks
 from .context import Ctx, Reply
-from .errors import ApiError
-from .reference import warehouse_exists
+from .reference import require_warehouse
 from .storage import Tx, transaction
 
 # Passes the exhaust-retries control makes at most before it answers (each sends one delivery).
@@ -60,20 +59,10 @@ def void_shipment(ctx: Ctx) -> Reply:
         return Reply(200, shipments.get(tx.conn, ctx.partner, shipment_id))
 
 
-def _check_warehouse(tx: Tx, warehouse_id: str) -> None:
-    if not warehouse_exists(tx.conn, tx.partner, warehouse_id):
-        raise ApiError(
-            422,
-            "invalid_warehouse",
-            f"warehouse_id '{warehouse_id}' is not a known warehouse.",
-            field="warehouse_id",
-        )
-
-
 def set_stock(ctx: Ctx) -> Reply:
     body: dict[str, Any] = ctx.body
     with transaction(ctx.services.db, ctx.partner) as tx:
-        _check_warehouse(tx, body["warehouse_id"])
+        require_warehouse(tx, body["warehouse_id"])
         inventory.set_on_hand(
             tx, body["sku"], body["warehouse_id"], body["on_hand"], body.get("unavailable")
         )
@@ -85,7 +74,7 @@ def set_stock(ctx: Ctx) -> Reply:
 def adjust_inventory(ctx: Ctx) -> Reply:
     body: dict[str, Any] = ctx.body
     with transaction(ctx.services.db, ctx.partner) as tx:
-        _check_warehouse(tx, body["warehouse_id"])
+        require_warehouse(tx, body["warehouse_id"])
         adjustment = inventory.record_adjustment(
             tx,
             body["sku"],

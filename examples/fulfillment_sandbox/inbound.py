@@ -13,10 +13,10 @@ import sqlite3
 from typing import Any
 
 from . import inventory, orders, webhooks
-from .errors import ApiError, not_found
+from .errors import ApiError
 from .paging import ListQuery, equal_filters, list_page
-from .reference import warehouse_exists
-from .storage import Tx, dumps, new_id
+from .reference import require_warehouse
+from .storage import Tx, dumps, new_id, owned_row
 
 
 def render(row: sqlite3.Row) -> dict[str, Any]:
@@ -46,12 +46,7 @@ def render(row: sqlite3.Row) -> dict[str, Any]:
 
 
 def _row(conn: sqlite3.Connection, partner: str, inbound_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM inbound_shipments WHERE id = ? AND partner = ?", (inbound_id, partner)
-    ).fetchone()
-    if row is None:
-        raise not_found("Inbound shipment", inbound_id)
-    return row
+    return owned_row(conn, "inbound_shipments", partner, inbound_id, "Inbound shipment")
 
 
 def get(conn: sqlite3.Connection, partner: str, inbound_id: str) -> dict[str, Any]:
@@ -76,13 +71,7 @@ def list_inbound(
 
 def create(tx: Tx, body: dict[str, Any]) -> str:
     warehouse_id = body["warehouse_id"]
-    if not warehouse_exists(tx.conn, tx.partner, warehouse_id):
-        raise ApiError(
-            422,
-            "invalid_warehouse",
-            f"warehouse_id '{warehouse_id}' is not a known warehouse.",
-            field="warehouse_id",
-        )
+    require_warehouse(tx, warehouse_id)
     existing = tx.conn.execute(
         "SELECT id FROM inbound_shipments WHERE partner = ? AND reference = ?",
         (tx.partner, body["reference"]),

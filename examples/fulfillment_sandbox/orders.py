@@ -13,11 +13,11 @@ import sqlite3
 from typing import Any
 
 from . import inventory, lines, reasons, webhooks
-from .errors import ApiError, not_found
+from .errors import ApiError
 from .merge import merge_patch
 from .paging import ListQuery, equal_filters, list_page
-from .reference import shipping_method, warehouse_exists
-from .storage import Tx, dumps, format_ms, new_id, parse_ms
+from .reference import require_warehouse, shipping_method
+from .storage import Tx, dumps, format_ms, new_id, owned_row, parse_ms
 
 AMENDABLE = ("received", "backordered", "on_hold")
 CANCELLABLE = ("received", "backordered", "on_hold")
@@ -25,12 +25,7 @@ OPEN = ("received", "backordered", "on_hold", "processing", "partially_shipped")
 
 
 def _row(conn: sqlite3.Connection, partner: str, order_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM orders WHERE id = ? AND partner = ?", (order_id, partner)
-    ).fetchone()
-    if row is None:
-        raise not_found("Order", order_id)
-    return row
+    return owned_row(conn, "orders", partner, order_id, "Order")
 
 
 def shipped_by_sku(conn: sqlite3.Connection, order_id: str) -> dict[str, int]:
@@ -201,13 +196,7 @@ def _lines(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def create(tx: Tx, body: dict[str, Any]) -> str:
-    if not warehouse_exists(tx.conn, tx.partner, body["warehouse_id"]):
-        raise ApiError(
-            422,
-            "invalid_warehouse",
-            f"warehouse_id '{body['warehouse_id']}' is not a known warehouse.",
-            field="warehouse_id",
-        )
+    require_warehouse(tx, body["warehouse_id"])
     existing = tx.conn.execute(
         "SELECT id FROM orders WHERE partner = ? AND reference = ? AND status != 'cancelled'",
         (tx.partner, body["reference"]),

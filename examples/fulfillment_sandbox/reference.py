@@ -11,6 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
+from .errors import ApiError
 from .paging import ListQuery, list_page
 from .storage import Tx, dumps
 
@@ -120,11 +121,19 @@ def seed_partner(tx: Tx) -> None:
     tx.conn.execute("INSERT INTO meta (key, value) VALUES (?, '1')", (marker,))
 
 
-def warehouse_exists(conn: sqlite3.Connection, partner: str, warehouse_id: str) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM warehouses WHERE partner = ? AND id = ?", (partner, warehouse_id)
+def require_warehouse(tx: Tx, warehouse_id: str) -> None:
+    """422 `invalid_warehouse` unless the partner has a warehouse `warehouse_id`: a body naming an
+    unknown one is valid against the schema, so the refusal is data-dependent (API-010)."""
+    row = tx.conn.execute(
+        "SELECT 1 FROM warehouses WHERE partner = ? AND id = ?", (tx.partner, warehouse_id)
     ).fetchone()
-    return row is not None
+    if row is None:
+        raise ApiError(
+            422,
+            "invalid_warehouse",
+            f"warehouse_id '{warehouse_id}' is not a known warehouse.",
+            field="warehouse_id",
+        )
 
 
 def shipping_method(

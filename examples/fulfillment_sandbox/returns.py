@@ -12,10 +12,10 @@ import sqlite3
 from typing import Any
 
 from . import inventory, lines, orders, webhooks
-from .errors import ApiError, not_found
+from .errors import ApiError
 from .paging import ListQuery, equal_filters, list_page
-from .reference import warehouse_exists
-from .storage import Tx, dumps, new_id
+from .reference import require_warehouse
+from .storage import Tx, dumps, new_id, owned_row
 
 
 def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
@@ -35,12 +35,7 @@ def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
 
 
 def _row(conn: sqlite3.Connection, partner: str, return_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM returns WHERE id = ? AND partner = ?", (return_id, partner)
-    ).fetchone()
-    if row is None:
-        raise not_found("Return", return_id)
-    return row
+    return owned_row(conn, "returns", partner, return_id, "Return")
 
 
 def get(conn: sqlite3.Connection, partner: str, return_id: str) -> dict[str, Any]:
@@ -112,13 +107,7 @@ def create(tx: Tx, body: dict[str, Any]) -> str:
     order = _order(tx, body["order_id"])
     _check_lines(tx, order, body["items"])
     warehouse_id = body.get("warehouse_id") or order["warehouse_id"]
-    if not warehouse_exists(tx.conn, tx.partner, warehouse_id):
-        raise ApiError(
-            422,
-            "invalid_warehouse",
-            f"warehouse_id '{warehouse_id}' is not a known warehouse.",
-            field="warehouse_id",
-        )
+    require_warehouse(tx, warehouse_id)
     existing = tx.conn.execute(
         "SELECT id FROM returns WHERE partner = ? AND rma = ?", (tx.partner, body["rma"])
     ).fetchone()

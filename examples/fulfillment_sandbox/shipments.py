@@ -14,10 +14,10 @@ import sqlite3
 from typing import Any
 
 from . import inventory, lines, orders, webhooks
-from .errors import ApiError, not_found
+from .errors import ApiError
 from .paging import ListQuery, list_page
 from .reference import shipping_method
-from .storage import Tx, dumps, new_id
+from .storage import Tx, dumps, new_id, owned_row
 
 FORWARD = ("shipped", "in_transit", "out_for_delivery", "delivered")
 FINAL = ("delivered", "voided")
@@ -54,12 +54,7 @@ def _render_with_order(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, 
 
 
 def get(conn: sqlite3.Connection, partner: str, shipment_id: str) -> dict[str, Any]:
-    row = conn.execute(
-        "SELECT * FROM shipments WHERE id = ? AND partner = ?", (shipment_id, partner)
-    ).fetchone()
-    if row is None:
-        raise not_found("Shipment", shipment_id)
-    return _render_with_order(conn, row)
+    return _render_with_order(conn, owned_row(conn, "shipments", partner, shipment_id, "Shipment"))
 
 
 def list_shipments(
@@ -175,12 +170,7 @@ def _recompute_order(tx: Tx, order_id: str) -> None:
 
 
 def _row(tx: Tx, shipment_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = tx.conn.execute(
-        "SELECT * FROM shipments WHERE id = ? AND partner = ?", (shipment_id, tx.partner)
-    ).fetchone()
-    if row is None:
-        raise not_found("Shipment", shipment_id)
-    return row
+    return owned_row(tx.conn, "shipments", tx.partner, shipment_id, "Shipment")
 
 
 def _invalid(row: sqlite3.Row, target: str) -> ApiError:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from .errors import not_found
 from .migrations import rebuild_outdated_tables
 
 SCHEMA = """
@@ -212,6 +213,20 @@ WITH RECURSIVE partners(current_partner) AS (
   WHERE current_partner IS NOT NULL)
 SELECT MAX((SELECT MAX(updated_at) FROM {table} WHERE partner = current_partner)) FROM partners
 """
+
+
+def owned_row(
+    conn: sqlite3.Connection, table: str, partner: str, row_id: str, what: str
+) -> sqlite3.Row:
+    """The partner's row of `table` with id `row_id`; 404 `not_found` naming `what` otherwise.
+
+    Another partner's row is reported exactly as a missing one (decision 24)."""
+    row: sqlite3.Row | None = conn.execute(
+        f"SELECT * FROM {table} WHERE id = ? AND partner = ?", (row_id, partner)
+    ).fetchone()
+    if row is None:
+        raise not_found(what, row_id)
+    return row
 
 
 def latest_stamp(conn: sqlite3.Connection, table: str) -> str | None:
