@@ -24,6 +24,7 @@ resource is 404 whatever the token's scopes (SEC-001), so there a 403 is a findi
 from __future__ import annotations
 
 import email.utils
+import functools
 import json as jsonlib
 import re
 import threading
@@ -68,6 +69,21 @@ class _Default:
 DEFAULT: Final = _Default()
 """`token=DEFAULT`: the client's own token. `token=None`: no Authorization header. A string: sent
 as the bearer token instead (for 401 checks: `token="not-a-valid-token"`)."""
+
+
+# A request whose connection broke before any answer may or may not have reached the server. It
+# is sent again, once, on a fresh connection, only where repeating it cannot do anything twice:
+# an idempotent method (RFC 9110 section 9.2.2) or a request carrying an Idempotency-Key (whose
+# point that is). An ERP client does the same, and a partner must not fail certification over a
+# connection a load balancer or an idle timeout reset between two requests.
+REPEATABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+LOST_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+def repeatable(method: str, headers: Mapping[str, str]) -> bool:
+    """Whether sending the request a second time can change nothing on the server."""
+    keyed = any(name.lower() == "idempotency-key" for name in headers)
+    return method.upper() in REPEATABLE_METHODS or keyed
 
 
 class RequestFailed(CheckFailure):
@@ -320,6 +336,8 @@ class HttpSession:
         self._recorded: list[ApiResponse] = []
         # Exchanges beyond MAX_RECORDED are counted, not kept (the report says how many).
         self.dropped_records = 0
+        # Requests sent again after their connection broke (the report says how many).
+        self.resent_after_lost_connection = 0
         # Called with every exchange as it is recorded (the plugin keeps each check's own, as
         # evidence for its report entry, however many the run has recorded in all).
         self.listeners: list[Callable[[ApiResponse], None]] = []
@@ -406,32 +424,18 @@ class HttpSession:
         chunked: bool = False,
     ) -> ApiResponse:
         started = time.monotonic()
-        request_timeout = (
-            httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
+        exchange = functools.partial(
+            self._exchange, method, url, path, headers, content, params, timeout, chunked, started
         )
         try:
-            with self._client.stream(
-                method,
-                url,
-                headers=headers,
-                content=_in_chunks(content) if chunked and content is not None else content,
-                params=_clean_params(params),
-                timeout=request_timeout,
-            ) as raw:
-                body, truncated = self._read_capped(raw)
-                return ApiResponse(
-                    method=method,
-                    path=path,
-                    status=raw.status_code,
-                    headers=raw.headers,
-                    content=body,
-                    url=redaction.scrub(str(raw.request.url)),
-                    params=dict(_clean_params(params) or {}),
-                    request_headers=_safe_headers(raw.request.headers),
-                    request_body=content,
-                    truncated=truncated,
-                    elapsed=time.monotonic() - started,
-                )
+            try:
+                return exchange()
+            except LOST_CONNECTION:
+                if not repeatable(method, headers):
+                    raise
+                with self._lock:
+                    self.resent_after_lost_connection += 1
+                return exchange()
         except httpx.TimeoutException:
             with self._lock:
                 self._requests_made += 1
@@ -446,6 +450,44 @@ class HttpSession:
             raise RequestFailed(
                 f"expected a response, got an error: {reason} ({method} {path})"
             ) from None
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        headers: dict[str, str],
+        content: bytes | None,
+        params: Mapping[str, Any] | None,
+        timeout: float | None,
+        chunked: bool,
+        started: float,
+    ) -> ApiResponse:
+        request_timeout = (
+            httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
+        )
+        with self._client.stream(
+            method,
+            url,
+            headers=headers,
+            content=_in_chunks(content) if chunked and content is not None else content,
+            params=_clean_params(params),
+            timeout=request_timeout,
+        ) as raw:
+            body, truncated = self._read_capped(raw)
+            return ApiResponse(
+                method=method,
+                path=path,
+                status=raw.status_code,
+                headers=raw.headers,
+                content=body,
+                url=redaction.scrub(str(raw.request.url)),
+                params=dict(_clean_params(params) or {}),
+                request_headers=_safe_headers(raw.request.headers),
+                request_body=content,
+                truncated=truncated,
+                elapsed=time.monotonic() - started,
+            )
 
     def _read_capped(self, raw: httpx.Response) -> tuple[bytes, bool]:
         chunks: list[bytes] = []

@@ -383,6 +383,9 @@ class ConformanceRun:
         # Exchanges past the recording cap: the cross-cutting response rules did not see them.
         dropped = self.http.dropped_records if self.http is not None else 0
         self.report["recorded_exchanges_dropped"] = dropped
+        # Requests repeated once after a broken connection (conformance.http.repeatable).
+        resent = self.http.resent_after_lost_connection if self.http is not None else 0
+        self.report["requests_resent_after_lost_connection"] = resent
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             self.report["interrupted"] = True
         session.config.stash[RESULT_KEY] = self.report

@@ -5,7 +5,9 @@ core fields it carries `not_tested` (requirements no black-box test can verify, 
 reason), `run_id` and `seed` (to reproduce the run), and on every requirement `evidence`: the
 requests and responses that decided it (often none), credentials masked. The plugin adds what
 only the end of a run knows: `cleanup`, `recorded_exchanges_dropped` (exchanges past the
-recording cap, which the cross-cutting response rules did not see) and `interrupted`.
+recording cap, which the cross-cutting response rules did not see),
+`requests_resent_after_lost_connection` (repeatable requests sent once more after their connection
+broke before any answer; conformance.http) and `interrupted`.
 """
 
 from __future__ import annotations

@@ -227,6 +227,55 @@ def test_connection_error_message_has_no_token() -> None:
     assert TOKEN not in str(info.value)
 
 
+def dropping_first(error: type[httpx.TransportError]) -> tuple[list[str], Any]:
+    """A handler whose first connection breaks before any answer, then answers 200."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        if len(seen) == 1:
+            raise error("Server disconnected without sending a response.", request=request)
+        return httpx.Response(200, json={"data": []})
+
+    return seen, handler
+
+
+@pytest.mark.parametrize("error", [httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError])
+def test_a_read_on_a_broken_connection_is_sent_again_once(
+    error: type[httpx.TransportError],
+) -> None:
+    seen, handler = dropping_first(error)
+    api = client(handler)
+    assert api.request("GET", "/orders").status == 200
+    assert seen == ["GET", "GET"]
+    assert api.session.resent_after_lost_connection == 1
+
+
+def test_a_keyed_create_on_a_broken_connection_is_sent_again() -> None:
+    seen, handler = dropping_first(httpx.RemoteProtocolError)
+    api = client(handler)
+    resp = api.request("POST", "/orders", json={}, headers={"Idempotency-Key": "k-1"})
+    assert resp.status == 200 and seen == ["POST", "POST"]
+
+
+def test_a_post_without_a_key_is_never_sent_twice() -> None:
+    """It may have been processed: sending it again could cancel or create twice."""
+    seen, handler = dropping_first(httpx.RemoteProtocolError)
+    with pytest.raises(RequestFailed, match=r"got an error: .*\(POST /orders/o_1/cancel\)"):
+        client(handler).request("POST", "/orders/o_1/cancel")
+    assert seen == ["POST"]
+
+
+def test_a_connection_that_breaks_twice_fails_the_check() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("Server disconnected", request=request)
+
+    api = client(handler)
+    with pytest.raises(RequestFailed, match="Server disconnected"):
+        api.request("GET", "/orders")
+    assert api.session.resent_after_lost_connection == 1
+
+
 def test_a_path_outside_the_base_url_is_refused() -> None:
     api = client(lambda request: httpx.Response(200, json={}))
     with pytest.raises(RequestFailed):

@@ -305,3 +305,4 @@ def test_notes_and_messages_told_apart_by_exception_class(
     assert got["ORD-004"][0] == "failed" and got["ORD-004"][1].startswith("KeyError: 'oops'")
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["recorded_exchanges_dropped"] == 0
+    assert report["requests_resent_after_lost_connection"] == 0
