@@ -24,7 +24,6 @@ resource is 404 whatever the token's scopes (SEC-001), so there a 403 is a findi
 from __future__ import annotations
 
 import email.utils
-import functools
 import json as jsonlib
 import re
 import threading
@@ -424,9 +423,34 @@ class HttpSession:
         chunked: bool = False,
     ) -> ApiResponse:
         started = time.monotonic()
-        exchange = functools.partial(
-            self._exchange, method, url, path, headers, content, params, timeout, chunked, started
+        request_timeout = (
+            httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
         )
+
+        def exchange() -> ApiResponse:
+            with self._client.stream(
+                method,
+                url,
+                headers=headers,
+                content=_in_chunks(content) if chunked and content is not None else content,
+                params=_clean_params(params),
+                timeout=request_timeout,
+            ) as raw:
+                body, truncated = self._read_capped(raw)
+                return ApiResponse(
+                    method=method,
+                    path=path,
+                    status=raw.status_code,
+                    headers=raw.headers,
+                    content=body,
+                    url=redaction.scrub(str(raw.request.url)),
+                    params=dict(_clean_params(params) or {}),
+                    request_headers=_safe_headers(raw.request.headers),
+                    request_body=content,
+                    truncated=truncated,
+                    elapsed=time.monotonic() - started,
+                )
+
         try:
             try:
                 return exchange()
@@ -450,44 +474,6 @@ class HttpSession:
             raise RequestFailed(
                 f"expected a response, got an error: {reason} ({method} {path})"
             ) from None
-
-    def _exchange(
-        self,
-        method: str,
-        url: str,
-        path: str,
-        headers: dict[str, str],
-        content: bytes | None,
-        params: Mapping[str, Any] | None,
-        timeout: float | None,
-        chunked: bool,
-        started: float,
-    ) -> ApiResponse:
-        request_timeout = (
-            httpx.Timeout(timeout) if timeout is not None else httpx.USE_CLIENT_DEFAULT
-        )
-        with self._client.stream(
-            method,
-            url,
-            headers=headers,
-            content=_in_chunks(content) if chunked and content is not None else content,
-            params=_clean_params(params),
-            timeout=request_timeout,
-        ) as raw:
-            body, truncated = self._read_capped(raw)
-            return ApiResponse(
-                method=method,
-                path=path,
-                status=raw.status_code,
-                headers=raw.headers,
-                content=body,
-                url=redaction.scrub(str(raw.request.url)),
-                params=dict(_clean_params(params) or {}),
-                request_headers=_safe_headers(raw.request.headers),
-                request_body=content,
-                truncated=truncated,
-                elapsed=time.monotonic() - started,
-            )
 
     def _read_capped(self, raw: httpx.Response) -> tuple[bytes, bool]:
         chunks: list[bytes] = []
