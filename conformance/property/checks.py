@@ -40,6 +40,7 @@ __all__ = [
     "fulfillment_error_code_snake_case",
     "fulfillment_error_envelope",
     "fulfillment_error_request_id_matches",
+    "fulfillment_invalid_body_refused_with_422",
     "fulfillment_money_is_decimal_string",
     "fulfillment_request_id_header",
     "fulfillment_timestamps_end_in_z",
@@ -274,3 +275,41 @@ def fulfillment_valid_request_not_refused_as_malformed(
             f" code), got {status} {code!r} field {field!r} ({view.describe()})"
         )
     return None
+
+
+def _strict_json(body: Any) -> bool:
+    """Whether the body serialises as strict JSON (no NaN or Infinity, which a strict parser may
+    refuse as unparseable: 400 `invalid_json` is then the right answer)."""
+    try:
+        json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+@schemathesis.check
+@answers_only
+def fulfillment_invalid_body_refused_with_422(
+    ctx: CheckContext, response: Response, case: Case
+) -> bool | None:
+    """ERR-008: a parseable request body that breaks its schema, refused as invalid input, gets
+    422 (`validation_failed`, or `unknown_field` for an undefined property), never 400: 400 is
+    for a body that is not JSON at all and for invalid query values. Only a 400 is judged: a 404,
+    409 or 412 (the target judged first, ORD-006) says nothing about how the body was judged, and
+    Schemathesis' negative_data_rejection already fails an invalid body that is accepted."""
+    if response.status_code != 400 or not mapping.applies(
+        "fulfillment_invalid_body_refused_with_422", case
+    ):
+        return None
+    body = case.body
+    if body is None or isinstance(body, bytes | str) or not _strict_json(body):
+        return None
+    if _body_valid(case):
+        return None  # a negative case its mutation left valid: nothing to judge
+    view = view_of(case, response)
+    error = view.body.get("error") if isinstance(view.body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    raise AssertionError(
+        "expected 422 validation_failed for a JSON request body that breaks its schema,"
+        f" got 400 {code!r} ({view.describe()})"
+    )

@@ -51,11 +51,15 @@ CHECK_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "fulfillment_2xx_has_no_error": ("ERR-003",),
     "fulfillment_request_id_header": ("ERR-004",),
     "fulfillment_valid_request_not_refused_as_malformed": ("API-010",),
+    "fulfillment_invalid_body_refused_with_422": ("ERR-008",),
 }
 
 # Decision 27: an unknown request field SHOULD get 422 `unknown_field`. A server that ignores it
 # breaks that SHOULD, not the MUST that invalid input is rejected.
 UNKNOWN_FIELD_REQUIREMENT = ("API-007",)
+UNKNOWN_FIELD_JUDGED = frozenset(
+    {"negative_data_rejection", "fulfillment_invalid_body_refused_with_422"}
+)
 # A 429 without its required Retry-After is RATE-001, not a missing X-Request-Id.
 RETRY_AFTER_REQUIREMENT = ("RATE-001",)
 # "Created, then not found" per profile of the operation that created it. Only core has an id in
@@ -67,7 +71,7 @@ def requirements_for(
     check: str, case: Any, *, message: str = "", profile: str | None = None
 ) -> tuple[str, ...]:
     """The requirement ids a failure of `check` on `case` breaks."""
-    if check == "negative_data_rejection" and case is not None and _only_unknown_fields(case):
+    if check in UNKNOWN_FIELD_JUDGED and case is not None and _only_unknown_fields(case):
         return UNKNOWN_FIELD_REQUIREMENT
     if check == "response_headers_conformance" and "retry-after" in message.lower():
         return RETRY_AFTER_REQUIREMENT
@@ -111,6 +115,19 @@ def _missing_header(case: Any) -> bool:
     return in_header and _scenario(case) == "missing_parameter"
 
 
+def _only_the_body_negative(case: Any) -> bool:
+    """A negative case whose body, and nothing else (query, headers, path), breaks the schema."""
+    if _mode(case) != "negative" or _stateful(case):
+        return False
+    components = getattr(case._meta, "components", None) or {}
+    negative = {
+        str(getattr(location, "value", location))
+        for location, info in components.items()
+        if getattr(getattr(info, "mode", None), "is_negative", False)
+    }
+    return negative == {"body"}
+
+
 def _mode(case: Any) -> str:
     return str(case._meta.generation.mode.value)
 
@@ -129,6 +146,7 @@ _APPLIES: dict[str, Callable[[Any], bool]] = {
     "fulfillment_valid_request_not_refused_as_malformed": lambda case: (
         _mode(case) == "positive" and not _stateful(case)
     ),
+    "fulfillment_invalid_body_refused_with_422": _only_the_body_negative,
     "ensure_resource_availability": _stateful,
     "use_after_free": _stateful,
 }

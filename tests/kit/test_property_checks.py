@@ -154,6 +154,13 @@ CASES = [
         "ERR-008",
         id="invalid-query-values-ignored",
     ),
+    pytest.param(
+        broken_property.body_errors_as_400,
+        ("createOrder",),
+        "fulfillment_invalid_body_refused_with_422",
+        "ERR-008",
+        id="schema-invalid-body-answered-400",
+    ),
 ]
 
 
