@@ -111,6 +111,10 @@ class SpecValidator:
         """Whether `instance` is valid against the schema at `pointer` in the spec."""
         return bool(self._validator(pointer).is_valid(instance))
 
+    def errors_at(self, pointer: str, instance: Any) -> list[ValidationError]:
+        """Every way `instance` departs from the schema at `pointer` (empty: valid)."""
+        return list(self._validator(pointer).iter_errors(instance))
+
     def validate_component(self, instance: Any, name: str) -> list[str]:
         """Each way `instance` departs from `components/schemas/<name>` (empty: valid)."""
         if name not in ((self.spec.get("components") or {}).get("schemas") or {}):

@@ -40,6 +40,7 @@ __all__ = [
     "fulfillment_error_code_snake_case",
     "fulfillment_error_envelope",
     "fulfillment_error_request_id_matches",
+    "fulfillment_invalid_body_error_names_field",
     "fulfillment_invalid_body_refused_with_422",
     "fulfillment_money_is_decimal_string",
     "fulfillment_request_id_header",
@@ -220,12 +221,8 @@ MALFORMED_CODES: dict[int, tuple[str, ...]] = {
 }
 
 
-def _body_valid(case: Case) -> bool:
-    """Whether the case's body really is valid against its documented schema: Schemathesis'
-    positive cases are valid for the keywords its generator honours, not always for all (a
-    `dependentRequired`, say), and API-010 judges only requests the schema accepts."""
-    if case.body is None or isinstance(case.body, bytes | str):
-        return True
+def _body_schema_pointer(case: Case) -> str | None:
+    """The JSON pointer of the schema the case's body is documented against, or None."""
     root = case.operation.schema.raw_schema
     method = case.method.lower()
     operation = (root.get("paths") or {}).get(case.operation.path, {}).get(method) or {}
@@ -233,10 +230,20 @@ def _body_valid(case: Case) -> bool:
     body, pointer = refs.follow(root, operation.get("requestBody"), pointer)
     media_type = case.media_type or "application/json"
     if not isinstance(body, Mapping) or media_type not in (body.get("content") or {}):
+        return None
+    return f"{pointer}/content/{pointer_token(media_type)}/schema"
+
+
+def _body_valid(case: Case) -> bool:
+    """Whether the case's body really is valid against its documented schema: Schemathesis'
+    positive cases are valid for the keywords its generator honours, not always for all (a
+    `dependentRequired`, say), and API-010 judges only requests the schema accepts."""
+    if case.body is None or isinstance(case.body, bytes | str):
         return True
-    return _validator_of(root).is_valid_at(
-        f"{pointer}/content/{pointer_token(media_type)}/schema", case.body
-    )
+    pointer = _body_schema_pointer(case)
+    if pointer is None:
+        return True
+    return _validator_of(case.operation.schema.raw_schema).is_valid_at(pointer, case.body)
 
 
 # One validator per spec (by identity, kept with it): the kit's own, formats included.
@@ -287,6 +294,13 @@ def _strict_json(body: Any) -> bool:
     return True
 
 
+def _judged_json_body(case: Case) -> bool:
+    """Whether the case's body is JSON a strict parser reads (so a refusal of it is about its
+    schema, not its syntax)."""
+    body = case.body
+    return body is not None and not isinstance(body, bytes | str) and _strict_json(body)
+
+
 @schemathesis.check
 @answers_only
 def fulfillment_invalid_body_refused_with_422(
@@ -301,10 +315,7 @@ def fulfillment_invalid_body_refused_with_422(
         "fulfillment_invalid_body_refused_with_422", case
     ):
         return None
-    body = case.body
-    if body is None or isinstance(body, bytes | str) or not _strict_json(body):
-        return None
-    if _body_valid(case):
+    if not _judged_json_body(case) or _body_valid(case):
         return None  # a negative case its mutation left valid: nothing to judge
     view = view_of(case, response)
     error = view.body.get("error") if isinstance(view.body, dict) else None
@@ -312,4 +323,55 @@ def fulfillment_invalid_body_refused_with_422(
     raise AssertionError(
         "expected 422 validation_failed for a JSON request body that breaks its schema,"
         f" got 400 {code!r} ({view.describe()})"
+    )
+
+
+# Keywords whose failure at the body's root still names a property (the missing or the undefined
+# one); a body wrong as a whole (an array where an object belongs) has no field to name.
+_NAMING_KEYWORDS = frozenset(
+    {"required", "additionalProperties", "unevaluatedProperties", "dependentRequired"}
+)
+
+
+def _nameable_errors(case: Case) -> bool:
+    """Whether some way the body breaks its schema sits at, or names, a field."""
+    pointer = _body_schema_pointer(case)
+    if pointer is None:
+        return False
+    errors = _validator_of(case.operation.schema.raw_schema).errors_at(pointer, case.body)
+    return any(error.absolute_path or error.validator in _NAMING_KEYWORDS for error in errors)
+
+
+def _named_fields(error: Mapping[str, Any], body: Mapping[str, Any]) -> list[Any]:
+    listed = body.get("errors")
+    entries = (
+        [entry for entry in listed if isinstance(entry, dict)] if isinstance(listed, list) else []
+    )
+    return [error.get("field"), *(entry.get("field") for entry in entries)]
+
+
+@schemathesis.check
+@answers_only
+def fulfillment_invalid_body_error_names_field(
+    ctx: CheckContext, response: Response, case: Case
+) -> bool | None:
+    """ERR-008: a 422 `validation_failed` (or `unknown_field`) refusing a JSON body that breaks
+    its schema names the offending input in `error.field` (or in an `errors[]` entry). Which
+    spelling (`items[0].quantity`, `ship_to`) is the server's; a body wrong as a whole has no
+    field to name and is not judged."""
+    if response.status_code != 422 or not mapping.applies(
+        "fulfillment_invalid_body_error_names_field", case
+    ):
+        return None
+    view = view_of(case, response)
+    error = view.body.get("error") if isinstance(view.body, dict) else None
+    if not isinstance(error, dict) or error.get("code") not in MALFORMED_CODES[422]:
+        return None  # a data-dependent refusal: its own rules
+    if not _judged_json_body(case) or not _nameable_errors(case):
+        return None
+    if any(isinstance(field, str) and field for field in _named_fields(error, view.body)):
+        return None
+    raise AssertionError(
+        f"expected error.field to name the input that breaks the schema, got 422"
+        f" {error.get('code')!r} naming no field ({view.describe()})"
     )

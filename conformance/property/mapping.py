@@ -52,6 +52,7 @@ CHECK_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "fulfillment_request_id_header": ("ERR-004",),
     "fulfillment_valid_request_not_refused_as_malformed": ("API-010",),
     "fulfillment_invalid_body_refused_with_422": ("ERR-008",),
+    "fulfillment_invalid_body_error_names_field": ("ERR-008",),
 }
 
 # Decision 27: an unknown request field SHOULD get 422 `unknown_field`. A server that ignores it
@@ -147,6 +148,7 @@ _APPLIES: dict[str, Callable[[Any], bool]] = {
         _mode(case) == "positive" and not _stateful(case)
     ),
     "fulfillment_invalid_body_refused_with_422": _only_the_body_negative,
+    "fulfillment_invalid_body_error_names_field": _only_the_body_negative,
     "ensure_resource_availability": _stateful,
     "use_after_free": _stateful,
 }

@@ -278,3 +278,29 @@ class _BodyErrorsAs400(asgi.Middleware):
 def body_errors_as_400(app: ASGIApp) -> ASGIApp:
     """A POST whose JSON body breaks its schema gets 400, not 422."""
     return _BodyErrorsAs400(app)
+
+
+def _without_fields(payload: Any) -> Any:
+    error = {k: v for k, v in payload["error"].items() if k != "field"}
+    listed = payload.get("errors")
+    if isinstance(listed, list):
+        listed = [{k: v for k, v in entry.items() if k != "field"} for entry in listed]
+        return {**payload, "error": error, "errors": listed}
+    return {**payload, "error": error}
+
+
+class _ValidationErrorsNameNoField(asgi.Middleware):
+    """A 422 `validation_failed` or `unknown_field` says what is wrong only in its message: no
+    `field` in the envelope nor in `errors[]` (ERR-008), so an ERP cannot point its user at the
+    input to fix."""
+
+    async def handle(self, request: asgi.Request) -> asgi.Response:
+        response = await self.call(request)
+        if response.status == 422 and response.code in ("validation_failed", "unknown_field"):
+            return response.with_json(_without_fields(response.json))
+        return response
+
+
+def validation_errors_name_no_field(app: ASGIApp) -> ASGIApp:
+    """A 422 for a body that breaks its schema names no field."""
+    return _ValidationErrorsNameNoField(app)

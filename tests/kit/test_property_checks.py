@@ -161,6 +161,13 @@ CASES = [
         "ERR-008",
         id="schema-invalid-body-answered-400",
     ),
+    pytest.param(
+        broken_property.validation_errors_name_no_field,
+        ("createOrder",),
+        "fulfillment_invalid_body_error_names_field",
+        "ERR-008",
+        id="validation-error-names-no-field",
+    ),
 ]
 
 
