@@ -114,6 +114,23 @@ def test_response_date_times_require_utc_z(spec: dict[str, Any]) -> None:
     assert offenders == []
 
 
+def _integers_without_a_format(node: Any, where: str) -> Iterator[str]:
+    if isinstance(node, dict):
+        if node.get("type") == "integer" and "format" not in node:
+            yield where
+        for key, value in node.items():
+            yield from _integers_without_a_format(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _integers_without_a_format(value, f"{where}/{index}")
+
+
+def test_every_integer_declares_int64(spec: dict[str, Any]) -> None:
+    """Generators map `format: int64` to a 64-bit integer (1.0.0's changelog): an integer without
+    it becomes a 32-bit one in some languages, and a count past 2^31 breaks the client."""
+    assert list(_integers_without_a_format(spec, "#")) == []
+
+
 def test_every_property_has_a_description(spec: dict[str, Any]) -> None:
     missing = [
         f"{name}.{prop}"
