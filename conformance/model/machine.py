@@ -33,6 +33,7 @@ from hypothesis.stateful import (
 )
 
 from conformance.driver import WarehouseDriver
+from conformance.errors import CheckFailure
 from conformance.evidence import describe_exchange, mask_body
 from conformance.factories import TestData
 from conformance.http import ApiClient, ApiResponse, HttpSession, ScopeMissing
@@ -72,7 +73,7 @@ QUANTITIES = st.lists(st.integers(0, 3), min_size=2, max_size=2)
 AFTER_HOLD = ("pick", "cancel", "stay")
 
 
-class ModelMismatch(AssertionError):
+class ModelMismatch(CheckFailure):
     """The target disagrees with the model on what `requirement` pins."""
 
     def __init__(self, requirement: str, message: str, evidence: list[dict[str, Any]]) -> None:
