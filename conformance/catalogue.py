@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import fulfillment_spec
 import pytest
@@ -24,6 +24,7 @@ __all__ = [
     "MARKER",
     "PROFILES",
     "CatalogueError",
+    "Level",
     "Requirement",
     "catalogue",
     "get",
@@ -33,7 +34,9 @@ __all__ = [
 ]
 
 MARKER = "requirement"
-LEVELS = ("MUST", "SHOULD", "MAY")
+# A requirement's level (RFC 2119): a closed vocabulary, the JSON report's `level` values.
+Level = Literal["MUST", "SHOULD", "MAY"]
+LEVELS: tuple[Level, ...] = get_args(Level)
 # The profiles a vendor can claim, in report order: the ones the
 # catalogue declares (spec/requirements.yaml, `profiles:`), never restated here.
 PROFILES: tuple[str, ...] = tuple(fulfillment_spec.load_profiles())
@@ -50,7 +53,7 @@ class Requirement:
     """One rule of the contract: an entry of spec/requirements.yaml."""
 
     id: str
-    level: str
+    level: Level
     profile: str
     title: str
     statement: str = ""
@@ -63,7 +66,7 @@ class Requirement:
     def from_entry(cls, entry: dict[str, Any]) -> Requirement:
         return cls(
             id=str(entry["id"]),
-            level=str(entry["level"]).upper(),
+            level=_level_of(entry),
             profile=str(entry["profile"]),
             title=str(entry.get("title") or ""),
             statement=str(entry.get("statement") or ""),
@@ -72,6 +75,19 @@ class Requirement:
             testable=bool(entry.get("testable", True)),
             not_tested_reason=entry.get("not_tested_reason"),
         )
+
+
+def _level_of(entry: dict[str, Any]) -> Level:
+    """The entry's level, upper-cased; a CatalogueError for a word RFC 2119 does not have (a
+    misspelt "SHOUD" would otherwise be judged as a SHOULD-or-MAY: a warning, never a failure)."""
+    level = str(entry["level"]).upper()
+    for known in LEVELS:
+        if level == known:
+            return known
+    raise CatalogueError(
+        f"requirement {entry.get('id')!r} has level {entry['level']!r}, not one of"
+        f" {', '.join(LEVELS)}"
+    )
 
 
 @cache

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conformance import redaction
+from conformance.errors import CheckFailure
 from conformance.http import ApiResponse
 
 __all__ = [
@@ -159,7 +160,7 @@ def mask_body(raw: bytes | None) -> str | None:
     return _mask_body(raw)
 
 
-class FailedWithEvidence(AssertionError):
+class FailedWithEvidence(CheckFailure):
     """A check failure that brings its own evidence items (e.g. from the Schemathesis phase,
     whose requests the kit's HTTP session never saw)."""
 

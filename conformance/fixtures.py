@@ -8,7 +8,7 @@ HTTP session (one request count, one recording, one rate cap) for the whole run.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fulfillment_spec
 import pytest
@@ -24,6 +24,9 @@ from conformance.driver import (
 from conformance.factories import ReferenceData, TestData
 from conformance.http import ApiClient, ApiResponse, HttpSession
 from conformance.validation import SpecValidator
+
+if TYPE_CHECKING:  # the plugin imports this module: at run time, only inside `_state`
+    from conformance.plugin import ConformanceRun
 
 __all__ = [
     "api",
@@ -48,7 +51,7 @@ NOTE = "conformance_note"
 EVIDENCE = "conformance_evidence"
 
 
-def _state(request: pytest.FixtureRequest) -> Any:
+def _state(request: pytest.FixtureRequest) -> ConformanceRun:
     from conformance.plugin import SESSION_KEY
 
     return request.config.stash[SESSION_KEY]
@@ -57,8 +60,7 @@ def _state(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture(scope="session")
 def conformance_config(request: pytest.FixtureRequest) -> Config:
     """The run's settings (base URL, profiles, seed, run id, ...); tokens hidden from repr."""
-    config: Config = _state(request).config
-    return config
+    return _state(request).config
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -157,6 +157,12 @@ class OperationIndex:
         return None
 
 
+# How a request was authorised: this client's token, none, another string as the bearer token,
+# or an Authorization header the caller wrote itself (a curl line says $CONFORMANCE_TOKEN for
+# the first alone).
+Auth = Literal["token", "none", "other", "header"]
+
+
 @dataclass(repr=False)
 class ApiResponse:
     """One response and the request that produced it; `.json` is None for a non-JSON body."""
@@ -170,7 +176,7 @@ class ApiResponse:
     params: dict[str, Any] = field(default_factory=dict)
     request_headers: dict[str, str] = field(default_factory=dict)
     request_body: bytes | None = None
-    auth: str = "token"  # "token", "none", "other" (another string), "header" (caller's own)
+    auth: Auth = "token"
     operation_id: str | None = None
     path_template: str | None = None
     truncated: bool = False
@@ -376,7 +382,7 @@ class HttpSession:
         headers: dict[str, str],
         content: bytes | None,
         params: Mapping[str, Any] | None,
-        auth: str,
+        auth: Auth,
         retry_on_429: bool,
         timeout: float | None,
         polite: bool = True,
@@ -567,7 +573,7 @@ class ApiClient:
         elif json is not None:
             body = jsonlib.dumps(json).encode("utf-8")
             final_headers["Content-Type"] = "application/json"
-        auth = "token"
+        auth: Auth = "token"
         if token is DEFAULT:
             if self._token:
                 final_headers["Authorization"] = f"Bearer {self._token}"

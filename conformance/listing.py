@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from conformance.http import ApiClient, ApiResponse
+
 # Generous: two kit runs against one server share the window; a longer walk means a broken filter.
 MAX_PAGES = 150
 NO_CURSOR = "has_more is true but next_cursor is "
@@ -47,7 +49,7 @@ def parse_ts(value: Any) -> datetime | None:
 class Page:
     """One page as served: its rows, its pagination object and the response it came from."""
 
-    response: Any
+    response: ApiResponse
     rows: list[dict[str, Any]]
     next_cursor: Any
     has_more: Any
@@ -82,7 +84,7 @@ class Walk:
 
 
 def walk_list(
-    api: Any,
+    api: ApiClient,
     path: str,
     params: dict[str, Any],
     *,
@@ -153,7 +155,7 @@ def older_than(since: str) -> Callable[[dict[str, Any]], str | None]:
 
 
 def read_rows(
-    api: Any,
+    api: ApiClient,
     path: str,
     params: dict[str, Any],
     *,

@@ -26,7 +26,7 @@ from typing import Any, Final, Literal, NoReturn, get_args
 import pytest
 
 from conformance import redaction
-from conformance.catalogue import Requirement
+from conformance.catalogue import Level, Requirement
 
 __all__ = [
     "CHECK_OUTCOMES",
@@ -84,7 +84,7 @@ class CheckResult:
 class RequirementResult:
     id: str
     title: str
-    level: str
+    level: Level
     profile: str
     outcome: Outcome
     message: str
@@ -108,7 +108,7 @@ class RequirementResult:
 class NotTested:
     id: str
     title: str
-    level: str
+    level: Level
     profile: str
     reason: str
 

@@ -21,13 +21,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from conformance.refs import resolve
 
 __all__ = ["documented_codes", "judge_refusal"]
 
 _CODE = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
+class Answer(Protocol):
+    """What the judge reads of a response: `conformance.http.ApiResponse`, or a test's stand-in."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def json(self) -> Any: ...
+
+
+class Reader(Protocol):
+    """What the judge asks of a client (GETs to read a reason back): `ApiClient`, or a stand-in."""
+
+    def request(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None
+    ) -> Answer: ...
 
 
 def _operation(spec: Mapping[str, Any], method: str, path: str) -> Mapping[str, Any]:
@@ -69,7 +87,7 @@ def _error_code_enum(spec: Mapping[str, Any]) -> list[str]:
 # -- reading a reason back -------------------------------------------------------------------
 
 
-def _ids(api: Any, path: str) -> set[str] | None:
+def _ids(api: Reader, path: str) -> set[str] | None:
     resp = api.request("GET", path)
     rows = resp.json.get("data") if resp.status == 200 and isinstance(resp.json, dict) else None
     if not isinstance(rows, list):
@@ -77,7 +95,7 @@ def _ids(api: Any, path: str) -> set[str] | None:
     return {str(row.get("id")) for row in rows if isinstance(row, dict)}
 
 
-def _stock(api: Any, sku: str, warehouse_id: str) -> dict[str, Any] | None:
+def _stock(api: Reader, sku: str, warehouse_id: str) -> dict[str, Any] | None:
     resp = api.request("GET", "/inventory", params={"sku": sku})
     rows = resp.json.get("data") if resp.status == 200 and isinstance(resp.json, dict) else None
     for row in rows or []:
@@ -88,7 +106,7 @@ def _stock(api: Any, sku: str, warehouse_id: str) -> dict[str, Any] | None:
     return None
 
 
-def _order(api: Any, order_id: str) -> dict[str, Any] | None:
+def _order(api: Reader, order_id: str) -> dict[str, Any] | None:
     resp = api.request("GET", f"/orders/{order_id}")
     return resp.json if resp.status == 200 and isinstance(resp.json, dict) else None
 
@@ -97,13 +115,13 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-Reason = Callable[[Any, dict[str, Any], dict[str, str]], str | None]
+Reason = Callable[[Reader, dict[str, Any], dict[str, str]], str | None]
 
 
 def _not_listed(field: str, path: str, what: str) -> Reason:
     """The reason "`field` names no known `what`": it holds unless GET `path` lists it."""
 
-    def reason(api: Any, body: dict[str, Any], params: dict[str, str]) -> str | None:
+    def reason(api: Reader, body: dict[str, Any], params: dict[str, str]) -> str | None:
         value = body.get(field)
         listed = _ids(api, path)
         if value is None or listed is None or str(value) not in listed:
@@ -113,7 +131,7 @@ def _not_listed(field: str, path: str, what: str) -> Reason:
     return reason
 
 
-def _below_allocated(api: Any, body: dict[str, Any], params: dict[str, str]) -> str | None:
+def _below_allocated(api: Reader, body: dict[str, Any], params: dict[str, str]) -> str | None:
     """stock_allocated (set stock) and insufficient_stock (adjust): the new on_hand is below
     what is allocated, plus what is set aside as `unavailable` (decision 57; absent, 0)."""
     sku, warehouse = body.get("sku"), body.get("warehouse_id")
@@ -134,14 +152,14 @@ def _below_allocated(api: Any, body: dict[str, Any], params: dict[str, str]) -> 
     )
 
 
-def _order_unknown(api: Any, body: dict[str, Any], params: dict[str, str]) -> str | None:
+def _order_unknown(api: Reader, body: dict[str, Any], params: dict[str, str]) -> str | None:
     order_id = body.get("order_id") or params.get("order_id")
     if not order_id or _order(api, str(order_id)) is None:
         return None
     return f"GET /orders/{order_id} answers 200: the order exists"
 
 
-def _exceeds_unshipped(api: Any, body: dict[str, Any], params: dict[str, str]) -> str | None:
+def _exceeds_unshipped(api: Reader, body: dict[str, Any], params: dict[str, str]) -> str | None:
     order = _order(api, params.get("order_id", "")) if params.get("order_id") else None
     if order is None:
         return None
@@ -176,13 +194,13 @@ REASONS: dict[str, Reason] = {
 
 
 def judge_refusal(
-    api: Any,
+    api: Reader,
     spec: Mapping[str, Any],
     method: str,
     path: str,
     params: dict[str, str],
     body: Any,
-    response: Any,
+    response: Answer,
 ) -> str | None:
     """A finding when the 4xx `response` to a schema-valid request is not a data-dependent
     refusal whose reason verifiably holds; None when it is.

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from conformance.config import Config
 from conformance.factories import TestData
 from conformance.http import ApiClient, ApiResponse
 from conformance.listing import Walk, ids_ascending, older_than, parse_ts, read_rows, walk_list
@@ -44,22 +45,22 @@ def new_key(run_id: str) -> str:
     return f"{run_id}-{uuid.uuid4().hex}"
 
 
-def body_of(resp: Any) -> dict[str, Any]:
+def body_of(resp: ApiResponse) -> dict[str, Any]:
     """The JSON object of a response body, or {} when it is none."""
     return resp.json if isinstance(resp.json, dict) else {}
 
 
-def error_of(resp: Any) -> dict[str, Any]:
+def error_of(resp: ApiResponse) -> dict[str, Any]:
     """The error envelope's `error` object, or {} when there is none."""
     error = body_of(resp).get("error")
     return error if isinstance(error, dict) else {}
 
 
-def error_code(resp: Any) -> Any:
+def error_code(resp: ApiResponse) -> Any:
     return error_of(resp).get("code")
 
 
-def error_field(resp: Any) -> Any:
+def error_field(resp: ApiResponse) -> Any:
     return error_of(resp).get("field")
 
 
@@ -168,7 +169,7 @@ def parse_time(value: Any) -> datetime:
 class Stock:
     """One read of GET /inventory?sku=...: the item's updated_at and its entry per warehouse."""
 
-    def __init__(self, api: Any, sku: str, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, api: ApiClient, sku: str, params: dict[str, Any] | None = None) -> None:
         resp = api.request("GET", "/inventory", params={"sku": sku, **(params or {})})
         body = resp.json if isinstance(resp.json, dict) else {}
         assert resp.status == 200 and isinstance(body.get("data"), list), (
@@ -214,7 +215,7 @@ WALK_LIMIT = 2
 FAR_PAST = "2000-01-01T00:00:00Z"
 
 
-def get_ok(api: Any, path: str) -> dict[str, Any]:
+def get_ok(api: ApiClient, path: str) -> dict[str, Any]:
     resp = api.request("GET", path)
     assert resp.status == 200 and isinstance(resp.json, dict), (
         f"expected 200 with a JSON object, got {resp.describe()}"
@@ -223,7 +224,7 @@ def get_ok(api: Any, path: str) -> dict[str, Any]:
     return body
 
 
-def sandbox_api(api: Any, conformance_config: Any) -> Any:
+def sandbox_api(api: ApiClient, conformance_config: Config) -> ApiClient:
     """The client for direct /sandbox calls; skips the check with a vendor driver."""
     if str(conformance_config.driver_spec) not in ("", "sandbox"):
         pytest.skip("the run uses a vendor driver, not the /sandbox control endpoints")
@@ -243,7 +244,9 @@ def stamp_of(resource: dict[str, Any], what: str) -> str:
     return stamp
 
 
-def poll(api: Any, path: str, params: dict[str, Any], limit: int = 200) -> list[dict[str, Any]]:
+def poll(
+    api: ApiClient, path: str, params: dict[str, Any], limit: int = 200
+) -> list[dict[str, Any]]:
     """Every row a poller sees with these filters (bounded walk); fails on a broken page."""
     return read_rows(api, path, params, limit=limit, max_pages=20)
 
@@ -252,7 +255,7 @@ def poll(api: Any, path: str, params: dict[str, Any], limit: int = 200) -> list[
 class Polled:
     """Rows this run wrote to one polled list, in write order, and what they are filtered by."""
 
-    api: Any
+    api: ApiClient
     path: str
     rows: list[dict[str, Any]]
     filters: list[tuple[str, Any, set[str]]]  # (parameter, value, ids that must match)
@@ -312,7 +315,7 @@ def judge_walk(polled: Polled) -> Walk:
     return walk
 
 
-def judge_cursors(api: Any, polled: Polled) -> None:
+def judge_cursors(api: ApiClient, polled: Polled) -> None:
     """A malformed cursor and a valid cursor sent with another updated_since are both
     400 invalid_cursor (PAG-009, PAG-010)."""
     since = polled.since
@@ -332,7 +335,7 @@ def judge_cursors(api: Any, polled: Polled) -> None:
         )
 
 
-def judge_filters(api: Any, polled: Polled) -> None:
+def judge_filters(api: ApiClient, polled: Polled) -> None:
     """Each filter returns the run's matching rows and only rows matching it."""
     for name, value, must in polled.filters:
         params = {"updated_since": polled.since, name: value}

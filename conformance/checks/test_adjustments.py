@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.factories import TestData
+from conformance.config import Config
+from conformance.driver import WarehouseDriver
+from conformance.factories import ReferenceData, TestData
+from conformance.http import ApiClient
 from conformance.listing import parse_ts
 from conformance.scenarios import (
     FAR_PAST,
@@ -32,14 +35,14 @@ from conformance.scenarios import (
 REASONS = ("damaged", "cycle_count", "lost", "found", "expired")
 
 
-def adjustments_of(api: Any, sku: str) -> list[dict[str, Any]]:
+def adjustments_of(api: ApiClient, sku: str) -> list[dict[str, Any]]:
     """Every adjustment of one SKU a poller sees (GET /inventory-adjustments?sku=...)."""
     return poll(api, "/inventory-adjustments", {"sku": sku, "updated_since": FAR_PAST})
 
 
 @requirement("ADJ-001")
 def test_adjustments_are_listed_with_signed_delta_and_reason(
-    api: Any, factory: Any, driver: Any
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
 ) -> None:
     """20 on hand; the warehouse records -3 damaged (with a note) and +2 found: the SKU's
     adjustments list both with sku, warehouse_id, the signed quantity_delta, the reason, the
@@ -85,7 +88,9 @@ def test_adjustments_are_listed_with_signed_delta_and_reason(
 
 
 @requirement("ADJ-002")
-def test_adjustment_changes_on_hand_by_its_delta(api: Any, factory: Any, driver: Any) -> None:
+def test_adjustment_changes_on_hand_by_its_delta(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """10 on hand: -4 (damaged) reads on_hand 6, then +3 (cycle_count) reads 9; the SKU's
     updated_at advances after each."""
     warehouse = factory.warehouse_ids[0]
@@ -109,7 +114,9 @@ def test_adjustment_changes_on_hand_by_its_delta(api: Any, factory: Any, driver:
 
 
 @pytest.fixture(scope="module")
-def adjustment_list(api: Any, driver: Any, reference_data: Any) -> Polled:
+def adjustment_list(
+    api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData
+) -> Polled:
     """Three adjustments written ms apart: two of one SKU (at two warehouses when there are
     two), one of another."""
     factory = TestData(api, driver, reference_data)
@@ -135,7 +142,7 @@ def adjustment_list(api: Any, driver: Any, reference_data: Any) -> Polled:
 
 
 @requirement("ADJ-003")
-def test_list_follows_the_polling_conventions(api: Any, adjustment_list: Polled) -> None:
+def test_list_follows_the_polling_conventions(api: ApiClient, adjustment_list: Polled) -> None:
     """Walks GET /inventory-adjustments?updated_since=<first adjustment's updated_at> in pages
     of 2: each of the three adjustments exactly once, nothing older, pages within limit,
     has_more agrees with next_cursor, ascending (updated_at, id); a malformed cursor and a
@@ -145,7 +152,7 @@ def test_list_follows_the_polling_conventions(api: Any, adjustment_list: Polled)
 
 
 @requirement("ADJ-003")
-def test_list_filters_by_sku_and_warehouse(api: Any, adjustment_list: Polled) -> None:
+def test_list_filters_by_sku_and_warehouse(api: ApiClient, adjustment_list: Polled) -> None:
     """sku and warehouse_id each return the matching adjustments of this run and only rows
     matching the filter."""
     judge_filters(api, adjustment_list)
@@ -153,7 +160,7 @@ def test_list_filters_by_sku_and_warehouse(api: Any, adjustment_list: Polled) ->
 
 @requirement("ADJ-004")
 def test_adjustment_below_allocated_is_refused(
-    api: Any, factory: Any, conformance_config: Any
+    api: ApiClient, factory: TestData, conformance_config: Config
 ) -> None:
     """5 on hand, an order allocating 4: POST /sandbox/inventory-adjustments of -2 (on_hand 3
     < allocated 4) is 409 insufficient_stock; on_hand stays 5 and no new adjustment is listed."""

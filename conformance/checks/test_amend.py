@@ -15,7 +15,7 @@ from typing import Any
 from conformance.catalogue import requirement
 from conformance.driver import WarehouseDriver
 from conformance.factories import TestData
-from conformance.http import ApiClient
+from conformance.http import ApiClient, ApiResponse
 from conformance.scenarios import (
     assert_unchanged,
     error_code,
@@ -32,7 +32,7 @@ from conformance.scenarios import (
 TIMESTAMP_TICK_SECONDS = 1.05
 
 
-def patch(api: ApiClient, order_id: str, body: dict[str, Any], version: str | None) -> Any:
+def patch(api: ApiClient, order_id: str, body: dict[str, Any], version: str | None) -> ApiResponse:
     headers = {} if version is None else {"If-Match": f'"{version}"'}
     return api.request("PATCH", f"/orders/{order_id}", json=body, headers=headers)
 

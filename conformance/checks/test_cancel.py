@@ -14,7 +14,7 @@ from typing import Any
 from conformance.catalogue import requirement
 from conformance.driver import WarehouseDriver
 from conformance.factories import TestData
-from conformance.http import ApiClient
+from conformance.http import ApiClient, ApiResponse
 from conformance.scenarios import (
     assert_unchanged,
     create_id,
@@ -30,7 +30,7 @@ from conformance.scenarios import (
 RELEASE_WAIT_SECONDS = 5.0
 
 
-def cancel(api: ApiClient, order_id: str) -> Any:
+def cancel(api: ApiClient, order_id: str) -> ApiResponse:
     return api.request("POST", f"/orders/{order_id}/cancel")
 
 

@@ -13,12 +13,13 @@ that drops the filters on a bare cursor serves rows of the other order number an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.factories import TestData
+from conformance.driver import WarehouseDriver
+from conformance.factories import ReferenceData, TestData
+from conformance.http import ApiClient
 from conformance.listing import Walk, walk_list
 from conformance.scenarios import error_code
 
@@ -37,7 +38,7 @@ class Interleaved:
 
 
 @pytest.fixture(scope="module")
-def interleaved(api: Any, module_factory: Any) -> Interleaved:
+def interleaved(api: ApiClient, module_factory: TestData) -> Interleaved:
     walked, other = module_factory.unique("CKW"), module_factory.unique("CKX")
     walked_ids: list[str] = []
     other_ids: list[str] = []
@@ -48,18 +49,20 @@ def interleaved(api: Any, module_factory: Any) -> Interleaved:
 
 
 @pytest.fixture(scope="module")
-def module_factory(api: Any, driver: Any, reference_data: Any) -> Any:
+def module_factory(
+    api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData
+) -> TestData:
     """The run's `factory`, shared by the module-scoped orders (the plugin's is per check)."""
     return TestData(api, driver, reference_data)
 
 
-def _bare_walk(api: Any, data: Interleaved) -> Walk:
+def _bare_walk(api: ApiClient, data: Interleaved) -> Walk:
     return walk_list(
         api, "/orders", {"order_number": data.walked}, limit=2, max_pages=20, bare_cursor=True
     )
 
 
-def _first_cursor(api: Any, data: Interleaved) -> str:
+def _first_cursor(api: ApiClient, data: Interleaved) -> str:
     resp = api.request("GET", "/orders", params={"order_number": data.walked, "limit": 1})
     body = resp.json if isinstance(resp.json, dict) else {}
     cursor = (body.get("pagination") or {}).get("next_cursor")
@@ -72,7 +75,7 @@ def _first_cursor(api: Any, data: Interleaved) -> str:
 
 
 @requirement("PAG-018")
-def test_bare_cursor_keeps_the_walks_filters(api: Any, interleaved: Interleaved) -> None:
+def test_bare_cursor_keeps_the_walks_filters(api: ApiClient, interleaved: Interleaved) -> None:
     """Walks GET /orders?order_number=A&limit=2, then sends each next_cursor alone (no filter,
     no limit), as the guide's client does: every page is 200, serves only orders numbered A
     (the cursor carries the filter) and the walk serves every one of the run's A orders (a
@@ -99,7 +102,7 @@ def test_bare_cursor_keeps_the_walks_filters(api: Any, interleaved: Interleaved)
 
 
 @requirement("PAG-010")
-def test_cursor_with_an_added_filter_gets_400(api: Any, interleaved: Interleaved) -> None:
+def test_cursor_with_an_added_filter_gets_400(api: ApiClient, interleaved: Interleaved) -> None:
     """The next_cursor of a walk filtered by order_number only, sent back with an extra `status`
     filter (and, separately, with another order_number) must get 400 `invalid_cursor`: a filter
     the walk did not have cannot join it half-way."""

@@ -18,6 +18,8 @@ from typing import Any
 import fulfillment_spec
 
 from conformance.catalogue import requirement
+from conformance.factories import TestData
+from conformance.http import ApiClient
 from conformance.refs import resolve
 from conformance.scenarios import error_of, in_stock_body, new_key
 
@@ -135,7 +137,9 @@ def optional_nulls(body: dict[str, Any]) -> dict[str, Any]:
     return nulled
 
 
-def assert_accepted(api: Any, body: dict[str, Any], run_id: str, what: str, **kwargs: Any) -> None:
+def assert_accepted(
+    api: ApiClient, body: dict[str, Any], run_id: str, what: str, **kwargs: Any
+) -> None:
     resp = api.request(
         "POST",
         "/orders",
@@ -153,7 +157,9 @@ def assert_accepted(api: Any, body: dict[str, Any], run_id: str, what: str, **kw
 
 
 @requirement("API-010")
-def test_orders_with_unicode_free_text_are_accepted(api: Any, factory: Any, run_id: str) -> None:
+def test_orders_with_unicode_free_text_are_accepted(
+    api: ApiClient, factory: TestData, run_id: str
+) -> None:
     """An in-stock order with non-ASCII text in every free-text property (names, address lines,
     city, notes, line description), then one with 4-byte UTF-8 (emoji): each 201."""
     for text, what in ((BMP_TEXT, "non-ASCII free text"), (ASTRAL_TEXT, "emoji in free text")):
@@ -162,7 +168,9 @@ def test_orders_with_unicode_free_text_are_accepted(api: Any, factory: Any, run_
 
 
 @requirement("API-010")
-def test_orders_at_their_bounds_are_accepted(api: Any, factory: Any, run_id: str) -> None:
+def test_orders_at_their_bounds_are_accepted(
+    api: ApiClient, factory: TestData, run_id: str
+) -> None:
     """An order whose every bounded value sits exactly on its bound (a quantity at its maximum,
     strings at maxLength, whole-valued floats for numbers), for a SKU without stock (so the
     quantity backorders instead of draining the run's stock): 201."""
@@ -174,14 +182,16 @@ def test_orders_at_their_bounds_are_accepted(api: Any, factory: Any, run_id: str
 
 
 @requirement("API-010")
-def test_orders_with_optional_nulls_are_accepted(api: Any, factory: Any, run_id: str) -> None:
+def test_orders_with_optional_nulls_are_accepted(
+    api: ApiClient, factory: TestData, run_id: str
+) -> None:
     """An in-stock order with every optional nullable property sent as null (gift_message,
     packing_note, ship_to.company, address2, ...): 201."""
     assert_accepted(api, optional_nulls(in_stock_body(factory)), run_id, "optional fields null")
 
 
 @requirement("API-010")
-def test_chunked_order_is_accepted(api: Any, factory: Any, run_id: str) -> None:
+def test_chunked_order_is_accepted(api: ApiClient, factory: TestData, run_id: str) -> None:
     """An in-stock order sent with Transfer-Encoding: chunked and no Content-Length (HTTP/1.1
     framing a client may choose): 201, as with Content-Length."""
     assert_accepted(api, in_stock_body(factory), run_id, "a chunked body", chunked=True)

@@ -13,6 +13,10 @@ from typing import Any
 import fulfillment_spec
 
 from conformance.catalogue import requirement
+from conformance.config import Config
+from conformance.driver import WarehouseDriver
+from conformance.factories import TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.outcomes import not_exercised
 from conformance.refs import resolve
 from conformance.scenarios import error_of, sandbox_api
@@ -38,7 +42,9 @@ def edge_values(schema_name: str, field: str, fresh: str) -> list[tuple[str, str
     return [*values, ((fresh + "x" * bound)[:bound], f"{bound} characters, its maxLength")]
 
 
-def assert_created(send: Callable[[Any], Any], values: list[tuple[str, str]], field: str) -> None:
+def assert_created(
+    send: Callable[[Any], ApiResponse], values: list[tuple[str, str]], field: str
+) -> None:
     for value, what in values:
         resp = send(value)
         error = error_of(resp)
@@ -49,21 +55,21 @@ def assert_created(send: Callable[[Any], Any], values: list[tuple[str, str]], fi
         )
 
 
-def claimed(config: Any, profile: str) -> None:
+def claimed(config: Config, profile: str) -> None:
     if profile not in config.profiles:
         not_exercised(f"the {profile} profile is not claimed")
 
 
 @requirement("API-010")
 def test_asn_supplier_and_reference_at_their_edges_are_accepted(
-    api: Any, factory: Any, conformance_config: Any
+    api: ApiClient, factory: TestData, conformance_config: Config
 ) -> None:
     """POST /inbound-shipments with `supplier`, then `reference`, non-ASCII and at maxLength."""
     claimed(conformance_config, "inbound")
     sku = factory.sku()
 
-    def send_with(field: str) -> Callable[[Any], Any]:
-        def send(value: Any) -> Any:
+    def send_with(field: str) -> Callable[[Any], ApiResponse]:
+        def send(value: Any) -> ApiResponse:
             body = {
                 "reference": factory.unique("ASN"),
                 "warehouse_id": factory.warehouse_ids[0],
@@ -83,7 +89,7 @@ def test_asn_supplier_and_reference_at_their_edges_are_accepted(
 
 @requirement("API-010")
 def test_rma_at_its_edges_is_accepted(
-    api: Any, factory: Any, driver: Any, conformance_config: Any
+    api: ApiClient, factory: TestData, driver: WarehouseDriver, conformance_config: Config
 ) -> None:
     """POST /returns for a shipped line with `rma` non-ASCII and at maxLength."""
     claimed(conformance_config, "returns")
@@ -91,7 +97,7 @@ def test_rma_at_its_edges_is_accepted(
     order = factory.create_order(items=[{"sku": sku, "quantity": 3}])
     driver.ship(str(order["id"]))
 
-    def send(value: Any) -> Any:
+    def send(value: Any) -> ApiResponse:
         body = {"order_id": order["id"], "rma": value, "items": [{"sku": sku, "quantity": 1}]}
         headers = {"Idempotency-Key": factory.idempotency_key()}
         return api.request("POST", "/returns", json=body, headers=headers)
@@ -101,14 +107,14 @@ def test_rma_at_its_edges_is_accepted(
 
 @requirement("API-010")
 def test_adjustment_note_at_its_edges_is_accepted(
-    api: Any, factory: Any, conformance_config: Any
+    api: ApiClient, factory: TestData, conformance_config: Config
 ) -> None:
     """POST /sandbox/inventory-adjustments with `note` non-ASCII and at maxLength."""
     claimed(conformance_config, "adjustments")
     control = sandbox_api(api, conformance_config)
     sku = factory.sku()
 
-    def send(value: Any) -> Any:
+    def send(value: Any) -> ApiResponse:
         body = {
             "sku": sku,
             "warehouse_id": factory.warehouse_ids[0],

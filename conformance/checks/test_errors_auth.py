@@ -20,7 +20,10 @@ import pytest
 
 from conformance import contract
 from conformance.catalogue import requirement
-from conformance.factories import TestData
+from conformance.config import Config
+from conformance.driver import WarehouseDriver
+from conformance.factories import ReferenceData, TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.scenarios import error_of, orders_with_reference
 
 BAD_TOKEN = "wms_conformance_not_a_valid_token"
@@ -29,7 +32,7 @@ OVERSIZED_BYTES = 16 * 1024 * 1024
 FRAMING = {False: "sent with Content-Length", True: "sent chunked, without Content-Length"}
 
 
-def envelope_problem(resp: Any, status: int, code: str) -> str | None:
+def envelope_problem(resp: ApiResponse, status: int, code: str) -> str | None:
     """None when `resp` is `status` with `{"error": {"code": code, "message": str}}`."""
     error = error_of(resp)
     if (
@@ -46,13 +49,15 @@ def envelope_problem(resp: Any, status: int, code: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def module_factory(api: Any, driver: Any, reference_data: Any) -> Any:
+def module_factory(
+    api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData
+) -> TestData:
     """The run's `factory`, shared by a module-scoped scenario (the plugin's is per check)."""
     return TestData(api, driver, reference_data)
 
 
 @pytest.fixture(scope="module")
-def real_ids(module_factory: Any, driver: Any) -> dict[str, str]:
+def real_ids(module_factory: TestData, driver: WarehouseDriver) -> dict[str, str]:
     """Path parameters filled with this run's real order and shipment (so a 404 cannot stand in
     for the 401), dummies for the rest."""
     order = module_factory.create_order()
@@ -64,7 +69,9 @@ def real_ids(module_factory: Any, driver: Any) -> dict[str, str]:
     return ids
 
 
-def applicable_requests(config: Any, ids: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
+def applicable_requests(
+    config: Config, ids: dict[str, str]
+) -> list[tuple[str, str, dict[str, Any]]]:
     """(METHOD, concrete path, request kwargs) for every operation of a claimed profile (its
     `x-profile`, conformance.contract).
 
@@ -90,7 +97,12 @@ def applicable_requests(config: Any, ids: dict[str, str]) -> list[tuple[str, str
 
 
 def _assert_401_everywhere(
-    api: Any, spec: dict[str, Any], config: Any, ids: dict[str, str], token: Any, label: str
+    api: ApiClient,
+    spec: dict[str, Any],
+    config: Config,
+    ids: dict[str, str],
+    token: str | None,
+    label: str,
 ) -> None:
     problems = []
     for method, path, kwargs in applicable_requests(config, ids):
@@ -105,7 +117,7 @@ def _assert_401_everywhere(
 
 @requirement("AUTH-001")
 def test_every_operation_without_a_token_gets_401(
-    api: Any, spec: dict[str, Any], conformance_config: Any, real_ids: dict[str, str]
+    api: ApiClient, spec: dict[str, Any], conformance_config: Config, real_ids: dict[str, str]
 ) -> None:
     """Calls every operation of the claimed profiles (and the sandbox endpoints the driver uses)
     with no Authorization header: each must be 401 `unauthorized` in the envelope."""
@@ -114,7 +126,7 @@ def test_every_operation_without_a_token_gets_401(
 
 @requirement("AUTH-002")
 def test_every_operation_with_an_unknown_token_gets_401(
-    api: Any, spec: dict[str, Any], conformance_config: Any, real_ids: dict[str, str]
+    api: ApiClient, spec: dict[str, Any], conformance_config: Config, real_ids: dict[str, str]
 ) -> None:
     """Calls every operation of the claimed profiles with a bearer token no partner has: each
     must be 401 `unauthorized` in the envelope (decision 24)."""
@@ -124,7 +136,7 @@ def test_every_operation_with_an_unknown_token_gets_401(
 
 
 @requirement("AUTH-003")
-def test_token_under_another_scheme_gets_401(api: Any, conformance_config: Any) -> None:
+def test_token_under_another_scheme_gets_401(api: ApiClient, conformance_config: Config) -> None:
     """The valid token sent as `Token <token>` and as `Basic <token>` on GET /orders is refused
     with 401 `unauthorized` (the token travels only as a Bearer token)."""
     if not conformance_config.token:
@@ -139,7 +151,7 @@ def test_token_under_another_scheme_gets_401(api: Any, conformance_config: Any) 
 
 @requirement("AUTH-004")
 def test_valid_token_is_accepted_on_every_operation(
-    api: Any, spec: dict[str, Any], conformance_config: Any, real_ids: dict[str, str]
+    api: ApiClient, spec: dict[str, Any], conformance_config: Config, real_ids: dict[str, str]
 ) -> None:
     """Calls every operation of the claimed profiles with the valid token (empty bodies, so
     nothing is created): none answers 401. Runs after the 401 checks, which need the same ids."""
@@ -152,7 +164,7 @@ def test_valid_token_is_accepted_on_every_operation(
 
 
 @requirement("ERR-007")
-def test_unknown_path_gets_404_in_the_envelope(api: Any, run_id: str) -> None:
+def test_unknown_path_gets_404_in_the_envelope(api: ApiClient, run_id: str) -> None:
     """GET and POST on paths the contract does not have return 404 `not_found` in the
     envelope, not an HTML page or an empty body."""
     for method, path in (("GET", f"/no-such-resource-{run_id}"), ("POST", f"/orders-{run_id}/x")):
@@ -165,13 +177,15 @@ def new_key(run_id: str) -> str:
     return f"{run_id}-{uuid.uuid4().hex}"
 
 
-def version_of(api: Any, order_id: str) -> Any:
+def version_of(api: ApiClient, order_id: str) -> Any:
     resp = api.request("GET", f"/orders/{order_id}")
     return resp.json.get("version") if isinstance(resp.json, dict) else None
 
 
 @requirement("ERR-006")
-def test_malformed_json_gets_400_invalid_json(api: Any, factory: Any, run_id: str) -> None:
+def test_malformed_json_gets_400_invalid_json(
+    api: ApiClient, factory: TestData, run_id: str
+) -> None:
     """POST /orders with a body cut off mid-JSON (sent with Content-Length, then chunked), and
     PATCH /orders/{id} with trailing garbage (both declared application/json), get 400
     `invalid_json`; the order keeps its version."""
@@ -201,7 +215,9 @@ def test_malformed_json_gets_400_invalid_json(api: Any, factory: Any, run_id: st
 
 
 @requirement("API-007")
-def test_unknown_request_field_gets_422_unknown_field(api: Any, factory: Any, run_id: str) -> None:
+def test_unknown_request_field_gets_422_unknown_field(
+    api: ApiClient, factory: TestData, run_id: str
+) -> None:
     """POST /orders with an extra top-level field the schema does not define SHOULD get 422
     `unknown_field` (decision 27: request objects are closed), so a typo does not vanish."""
     body = factory.order_body()
@@ -212,7 +228,7 @@ def test_unknown_request_field_gets_422_unknown_field(api: Any, factory: Any, ru
 
 
 @requirement("ERR-009")
-def test_wrong_content_type_gets_415(api: Any, factory: Any, run_id: str) -> None:
+def test_wrong_content_type_gets_415(api: ApiClient, factory: TestData, run_id: str) -> None:
     """POST /orders and PATCH /orders/{id} with valid JSON declared as text/plain get 415
     `unsupported_media_type`; the order keeps its version."""
     resp = api.request(
@@ -238,7 +254,7 @@ def test_wrong_content_type_gets_415(api: Any, factory: Any, run_id: str) -> Non
 
 
 @requirement("ERR-010")
-def test_oversized_body_gets_413(api: Any, factory: Any, run_id: str) -> None:
+def test_oversized_body_gets_413(api: ApiClient, factory: TestData, run_id: str) -> None:
     """A 16 MiB JSON order (a huge packing_note) gets 413 `payload_too_large` (the limit is the
     server's choice up to 16 MiB), sent with Content-Length and again chunked (a limit checked on
     Content-Length alone lets the chunked one through), and no order is created."""
@@ -260,7 +276,7 @@ def test_oversized_body_gets_413(api: Any, factory: Any, run_id: str) -> None:
 
 
 @requirement("ERR-011")
-def test_wrong_method_gets_405(api: Any, run_id: str) -> None:
+def test_wrong_method_gets_405(api: ApiClient, run_id: str) -> None:
     """DELETE /orders and PUT /shipments (methods the paths do not support) get 405
     `method_not_allowed` in the envelope, never 404 or 2xx, with an `Allow` header that lists
     the path's own method (GET) and not the refused one (RFC 9110: Allow is a MUST on a 405)."""
@@ -276,7 +292,9 @@ def test_wrong_method_gets_405(api: Any, run_id: str) -> None:
 
 
 @requirement("ERR-013")
-def test_errors_list_when_present_is_well_formed(api: Any, factory: Any, run_id: str) -> None:
+def test_errors_list_when_present_is_well_formed(
+    api: ApiClient, factory: TestData, run_id: str
+) -> None:
     """An order with two invalid fields (quantity 0, country 'Australia') gets 422 with the
     top-level error; if it also lists errors[], every item has a code, a message and a field."""
     body = factory.order_body()
@@ -298,7 +316,7 @@ def test_errors_list_when_present_is_well_formed(api: Any, factory: Any, run_id:
 
 
 @requirement("API-001")
-def test_base_url_carries_the_major_version(api: Any) -> None:
+def test_base_url_carries_the_major_version(api: ApiClient) -> None:
     """The API is served under a path that ends in `/v1` (the spec's servers), and answers
     there (GET /warehouses is 200)."""
     path = urlsplit(api.base_url).path.rstrip("/")

@@ -28,7 +28,7 @@ RETRY_PAUSE_SECONDS = 2.0
 MAX_PAGES = 5
 
 
-def post_order(api: ApiClient, body: dict[str, Any], key: str | None) -> Any:
+def post_order(api: ApiClient, body: dict[str, Any], key: str | None) -> ApiResponse:
     headers = {} if key is None else {"Idempotency-Key": key}
     return api.request("POST", "/orders", json=body, headers=headers)
 
@@ -154,7 +154,7 @@ def test_concurrent_creates_with_one_key_make_exactly_one_order(
     key = new_key(run_id)
     barrier = threading.Barrier(CONCURRENT_CREATES)
 
-    def one_attempt(_: int) -> Any:
+    def one_attempt(_: int) -> ApiResponse:
         barrier.wait(timeout=30)
         return post_order(api, body, key)
 

@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.factories import TestData
+from conformance.config import Config
+from conformance.driver import WarehouseDriver
+from conformance.factories import ReferenceData, TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.listing import parse_ts
 from conformance.scenarios import (
     FAR_PAST,
@@ -43,7 +46,7 @@ UNKNOWN_WAREHOUSE = "ck-no-such-warehouse"
 
 
 # ------------------------------------------------------------------------------ inbound helpers
-def asn_body(factory: Any, items: list[tuple[str, int]], **overrides: Any) -> dict[str, Any]:
+def asn_body(factory: TestData, items: list[tuple[str, int]], **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "reference": factory.unique("ASN"),
         "warehouse_id": factory.warehouse_ids[0],
@@ -56,12 +59,12 @@ def asn_body(factory: Any, items: list[tuple[str, int]], **overrides: Any) -> di
     return body
 
 
-def post_asn(api: Any, body: dict[str, Any], key: str | None) -> Any:
+def post_asn(api: ApiClient, body: dict[str, Any], key: str | None) -> ApiResponse:
     headers = {"Idempotency-Key": key} if key is not None else {}
     return api.request("POST", "/inbound-shipments", json=body, headers=headers)
 
 
-def create_asn(factory: Any, items: list[tuple[str, int]], **overrides: Any) -> dict[str, Any]:
+def create_asn(factory: TestData, items: list[tuple[str, int]], **overrides: Any) -> dict[str, Any]:
     """POST /inbound-shipments with a fresh key; asserts 201 and returns the ASN."""
     body = asn_body(factory, items, **overrides)
     resp = post_asn(factory.api, body, factory.idempotency_key())
@@ -76,7 +79,7 @@ def lines(asn: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(line.get("sku")): line for line in asn.get("items") or [] if isinstance(line, dict)}
 
 
-def asns_with_reference(api: Any, reference: str) -> list[dict[str, Any]]:
+def asns_with_reference(api: ApiClient, reference: str) -> list[dict[str, Any]]:
     return poll(api, "/inbound-shipments", {"reference": reference, "updated_since": FAR_PAST})
 
 
@@ -85,7 +88,9 @@ def entry_numbers(stock: Stock, warehouse_id: str) -> dict[str, Any]:
     return {k: entry.get(k) for k in ("on_hand", "available", "incoming") if k in entry}
 
 
-def assert_stock(api: Any, sku: str, warehouse: str, want: dict[str, Any], label: str) -> None:
+def assert_stock(
+    api: ApiClient, sku: str, warehouse: str, want: dict[str, Any], label: str
+) -> None:
     """The SKU's numbers at the warehouse, read now, are `want` (only the members it names)."""
     stock = Stock(api, sku)
     got = entry_numbers(stock, warehouse)
@@ -97,7 +102,7 @@ def assert_stock(api: Any, sku: str, warehouse: str, want: dict[str, Any], label
 
 # ---------------------------------------------------------------------------------------- checks
 @requirement("INB-001")
-def test_create_without_idempotency_key_is_rejected(api: Any, factory: Any) -> None:
+def test_create_without_idempotency_key_is_rejected(api: ApiClient, factory: TestData) -> None:
     """POST /inbound-shipments without Idempotency-Key: 400 idempotency_key_required, and no ASN
     with its reference is listed afterwards."""
     body = asn_body(factory, [(factory.sku(), 5)])
@@ -114,7 +119,7 @@ def test_create_without_idempotency_key_is_rejected(api: Any, factory: Any) -> N
 
 
 @requirement("INB-002")
-def test_create_answers_201_with_expected_asn(api: Any, factory: Any) -> None:
+def test_create_answers_201_with_expected_asn(api: ApiClient, factory: TestData) -> None:
     """A valid ASN of two lines: 201 with a non-empty id, status expected, the reference and
     warehouse_id sent, received_at null, and per line the expected_quantity sent and
     received_quantity 0."""
@@ -145,7 +150,7 @@ def test_create_answers_201_with_expected_asn(api: Any, factory: Any) -> None:
 
 
 @requirement("INB-003")
-def test_retry_returns_the_same_asn(api: Any, factory: Any) -> None:
+def test_retry_returns_the_same_asn(api: ApiClient, factory: TestData) -> None:
     """The same key and body twice: 200 (or 201) with the same id, one ASN listed for the
     reference; the same key with another body: 422 idempotency_key_reused."""
     body = asn_body(factory, [(factory.sku(), 4)])
@@ -172,7 +177,7 @@ def test_retry_returns_the_same_asn(api: Any, factory: Any) -> None:
 
 
 @requirement("INB-004")
-def test_unknown_warehouse_is_refused(api: Any, factory: Any) -> None:
+def test_unknown_warehouse_is_refused(api: ApiClient, factory: TestData) -> None:
     """An ASN for warehouse 'ck-no-such-warehouse': 422 invalid_warehouse, field warehouse_id."""
     body = asn_body(factory, [(factory.sku(), 2)], warehouse_id=UNKNOWN_WAREHOUSE)
     resp = post_asn(api, body, factory.idempotency_key())
@@ -183,7 +188,7 @@ def test_unknown_warehouse_is_refused(api: Any, factory: Any) -> None:
 
 
 @requirement("INB-005")
-def test_get_returns_the_asn_and_unknown_is_404(api: Any, factory: Any) -> None:
+def test_get_returns_the_asn_and_unknown_is_404(api: ApiClient, factory: TestData) -> None:
     """GET /inbound-shipments/{id} of a new ASN returns its id, reference and lines; an unknown
     id is 404 not_found."""
     sku = factory.sku()
@@ -203,7 +208,7 @@ def test_get_returns_the_asn_and_unknown_is_404(api: Any, factory: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def inbound_list(api: Any, driver: Any, reference_data: Any) -> Polled:
+def inbound_list(api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData) -> Polled:
     """Three ASNs written ms apart (the third received), at two warehouses when there are two."""
     factory = TestData(api, driver, reference_data)
     ids = [str(w) for w in factory.warehouse_ids]
@@ -224,7 +229,7 @@ def inbound_list(api: Any, driver: Any, reference_data: Any) -> Polled:
 
 
 @requirement("INB-006")
-def test_list_follows_the_polling_conventions(api: Any, inbound_list: Polled) -> None:
+def test_list_follows_the_polling_conventions(api: ApiClient, inbound_list: Polled) -> None:
     """Walks GET /inbound-shipments?updated_since=<first ASN's updated_at> in pages of 2: each
     of the three ASNs exactly once, nothing older, pages within limit, has_more agrees with
     next_cursor, ascending (updated_at, id); a malformed cursor and a cursor with another
@@ -234,14 +239,18 @@ def test_list_follows_the_polling_conventions(api: Any, inbound_list: Polled) ->
 
 
 @requirement("INB-006")
-def test_list_filters_by_reference_warehouse_and_status(api: Any, inbound_list: Polled) -> None:
+def test_list_filters_by_reference_warehouse_and_status(
+    api: ApiClient, inbound_list: Polled
+) -> None:
     """reference, warehouse_id and status (received, expected) each return the matching ASN of
     this run and only rows matching the filter."""
     judge_filters(api, inbound_list)
 
 
 @requirement("INB-007")
-def test_receipt_reports_signed_discrepancies(api: Any, factory: Any, driver: Any) -> None:
+def test_receipt_reports_signed_discrepancies(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """Expected 10/5/4 of three SKUs, received 8/7/4: the ASN reads discrepancy -2 (short),
     +2 (over) and 0, each equal to received_quantity - expected_quantity."""
     plan = {factory.sku(): (10, 8), factory.sku(): (5, 7), factory.sku(): (4, 4)}
@@ -261,7 +270,9 @@ def test_receipt_reports_signed_discrepancies(api: Any, factory: Any, driver: An
 
 
 @requirement("INB-008")
-def test_receipt_moves_status_forward_with_received_at(api: Any, factory: Any, driver: Any) -> None:
+def test_receipt_moves_status_forward_with_received_at(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """Expected 10 of one SKU: 4 received (not complete) reads partially_received; the other 6
     (complete) reads received with received_at set; updated_at advances at each step."""
     sku = factory.sku()
@@ -289,7 +300,9 @@ def test_receipt_moves_status_forward_with_received_at(api: Any, factory: Any, d
 
 
 @requirement("INB-009")
-def test_received_units_raise_on_hand(api: Any, factory: Any, driver: Any) -> None:
+def test_received_units_raise_on_hand(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """3 on hand, an ASN of 10: receiving 6 (partial) reads on_hand 9, the last 4 on_hand 13,
     at the ASN's warehouse."""
     warehouse = factory.warehouse_ids[0]
@@ -306,7 +319,9 @@ def test_received_units_raise_on_hand(api: Any, factory: Any, driver: Any) -> No
 
 
 @requirement("INB-010")
-def test_open_inbound_shows_as_incoming_not_on_hand(api: Any, factory: Any, driver: Any) -> None:
+def test_open_inbound_shows_as_incoming_not_on_hand(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """3 on hand: an ASN of 10 reads incoming +10 and on_hand still 3; receiving 4 (partial)
     reads incoming down by 4 and on_hand 7."""
     warehouse = factory.warehouse_ids[0]
@@ -330,7 +345,7 @@ def test_open_inbound_shows_as_incoming_not_on_hand(api: Any, factory: Any, driv
 
 @requirement("INB-011")
 def test_receiving_a_received_asn_is_refused(
-    api: Any, factory: Any, driver: Any, conformance_config: Any
+    api: ApiClient, factory: TestData, driver: WarehouseDriver, conformance_config: Config
 ) -> None:
     """A fully received ASN received again through POST /sandbox/inbound-shipments/{id}/receive:
     409 invalid_transition; the ASN and the SKU's on_hand are unchanged."""
@@ -363,7 +378,7 @@ def test_receiving_a_received_asn_is_refused(
 
 
 @requirement("INB-012")
-def test_a_second_asn_with_the_same_reference_is_refused(api: Any, factory: Any) -> None:
+def test_a_second_asn_with_the_same_reference_is_refused(api: ApiClient, factory: TestData) -> None:
     """Creates an ASN, then another with the same reference under a new key: expects 409
     duplicate_reference naming the first ASN, and one ASN listed for the reference."""
     first = create_asn(factory, [(factory.sku(), 3)])
@@ -392,7 +407,9 @@ def line_numbers(asn: dict[str, Any], sku: str) -> dict[str, Any]:
 
 
 @requirement("INB-013")
-def test_damaged_units_are_reported_per_line(api: Any, factory: Any, driver: Any) -> None:
+def test_damaged_units_are_reported_per_line(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """Expected 10 of one SKU and 4 of another: 6 received with 2 damaged (partial) reads
     received 6, damaged 2, discrepancy -4; 4 more with 1 damaged, and the other SKU's 4
     undamaged (complete), read received 10, damaged 3, discrepancy 0, and damaged 0 on the
@@ -425,7 +442,9 @@ def test_damaged_units_are_reported_per_line(api: Any, factory: Any, driver: Any
 
 
 @requirement("INB-014")
-def test_damaged_units_never_become_stock(api: Any, factory: Any, driver: Any) -> None:
+def test_damaged_units_never_become_stock(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """3 on hand, an ASN of 10: 6 received with 2 damaged (partial) reads on_hand and available
     7 and incoming down by 6; the last 4, all damaged (complete), leave on_hand and available
     at 7 and incoming back where it was."""
@@ -442,7 +461,7 @@ def test_damaged_units_never_become_stock(api: Any, factory: Any, driver: Any) -
 
 @requirement("INB-015")
 def test_more_damaged_than_received_is_refused(
-    api: Any, factory: Any, conformance_config: Any
+    api: ApiClient, factory: TestData, conformance_config: Config
 ) -> None:
     """A receipt of two lines whose second reports 3 damaged of 2 received, through POST
     /sandbox/inbound-shipments/{id}/receive: 422 damaged_exceeds_received naming

@@ -14,18 +14,21 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
+from conformance.driver import WarehouseDriver
+from conformance.factories import TestData
+from conformance.http import ApiClient
 from conformance.listing import parse_ts
 from conformance.scenarios import Stock, colliding, probes
 
 
-def warehouses(factory: Any, count: int) -> list[str]:
+def warehouses(factory: TestData, count: int) -> list[str]:
     ids = [str(w) for w in factory.warehouse_ids]
     if len(ids) < count:
         pytest.skip(f"needs {count} warehouses, the target lists {len(ids)}")
     return ids[:count]
 
 
-def order_for(factory: Any, sku: str, warehouse_id: str, quantity: int) -> dict[str, Any]:
+def order_for(factory: TestData, sku: str, warehouse_id: str, quantity: int) -> dict[str, Any]:
     order: dict[str, Any] = factory.create_order(
         warehouse_id=warehouse_id, items=[{"sku": sku, "quantity": quantity}]
     )
@@ -42,7 +45,7 @@ def expect(stock: Stock, warehouse_id: str, want: dict[str, int], after: str) ->
 
 
 @requirement("INV-001")
-def test_stock_is_broken_out_per_warehouse(api: Any, factory: Any) -> None:
+def test_stock_is_broken_out_per_warehouse(api: ApiClient, factory: TestData) -> None:
     """A SKU stocked with 7 units in one warehouse and 4 in another (when there are two) reads
     as one item with its updated_at and one entry per warehouse, each with its own on_hand and
     available."""
@@ -58,7 +61,7 @@ def test_stock_is_broken_out_per_warehouse(api: Any, factory: Any) -> None:
 
 
 @requirement("INV-002")
-def test_available_is_on_hand_minus_allocated(api: Any, factory: Any) -> None:
+def test_available_is_on_hand_minus_allocated(api: ApiClient, factory: TestData) -> None:
     """10 on hand, an order of 3: every entry of the SKU has available = on_hand - allocated
     - unavailable (each when shown, decision 57), available >= 0 and allocated <= on_hand."""
     (warehouse,) = warehouses(factory, 1)
@@ -87,7 +90,7 @@ def test_available_is_on_hand_minus_allocated(api: Any, factory: Any) -> None:
 
 
 @requirement("INV-003")
-def test_creating_an_order_allocates_at_its_warehouse(api: Any, factory: Any) -> None:
+def test_creating_an_order_allocates_at_its_warehouse(api: ApiClient, factory: TestData) -> None:
     """10 on hand in each of two warehouses, an order of 3 at the first: the first reads
     available 7 (allocated 3, on_hand 10); the second is untouched."""
     ids = [str(w) for w in factory.warehouse_ids]
@@ -101,7 +104,7 @@ def test_creating_an_order_allocates_at_its_warehouse(api: Any, factory: Any) ->
 
 
 @requirement("INV-004")
-def test_cancelling_releases_the_allocation(api: Any, factory: Any) -> None:
+def test_cancelling_releases_the_allocation(api: ApiClient, factory: TestData) -> None:
     """10 on hand, an order of 3, then cancel: available is back to 10 and allocated to 0."""
     (warehouse,) = warehouses(factory, 1)
     sku = factory.sku(stock={warehouse: 10})
@@ -118,7 +121,7 @@ def test_cancelling_releases_the_allocation(api: Any, factory: Any) -> None:
 
 @requirement("INV-005")
 def test_shipping_moves_units_out_of_on_hand_and_allocated(
-    api: Any, factory: Any, driver: Any
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
 ) -> None:
     """10 on hand, an order of 3, shipped: on_hand 7, allocated 0, available 7."""
     (warehouse,) = warehouses(factory, 1)
@@ -134,7 +137,7 @@ def test_shipping_moves_units_out_of_on_hand_and_allocated(
 
 
 @requirement("INV-006")
-def test_demand_beyond_stock_is_backordered_not_negative(api: Any, factory: Any) -> None:
+def test_demand_beyond_stock_is_backordered_not_negative(api: ApiClient, factory: TestData) -> None:
     """2 on hand, an order of 5: available stays >= 0 and allocated <= on_hand; the shortfall
     shows as backordered (when the field is given) and the order reads `backordered`."""
     (warehouse,) = warehouses(factory, 1)
@@ -164,7 +167,7 @@ def test_demand_beyond_stock_is_backordered_not_negative(api: Any, factory: Any)
 
 
 @requirement("INV-007")
-def test_sku_filter_returns_only_that_sku(api: Any, factory: Any) -> None:
+def test_sku_filter_returns_only_that_sku(api: ApiClient, factory: TestData) -> None:
     """A new SKU S and one SKU for each value a loose filter confuses with S (S-2, xS, S in the
     other case): GET /inventory?sku=S returns S and no other SKU, and a prefix or a suffix of S
     lists none of them (the filter is byte for byte)."""
@@ -189,7 +192,7 @@ def test_sku_filter_returns_only_that_sku(api: Any, factory: Any) -> None:
 
 
 @requirement("INV-008")
-def test_warehouse_filter_returns_only_that_warehouse(api: Any, factory: Any) -> None:
+def test_warehouse_filter_returns_only_that_warehouse(api: ApiClient, factory: TestData) -> None:
     """A SKU in two warehouses: GET /inventory?sku=...&warehouse_id=<second> shows only the
     second warehouse's entry, with its own numbers."""
     first, second = warehouses(factory, 2)
@@ -203,7 +206,9 @@ def test_warehouse_filter_returns_only_that_warehouse(api: Any, factory: Any) ->
 
 
 @requirement("INV-009")
-def test_stock_changes_bump_the_skus_updated_at(api: Any, factory: Any, driver: Any) -> None:
+def test_stock_changes_bump_the_skus_updated_at(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """Reads the SKU's updated_at after each change (order created, shipped): it moves forward
     every time (decision 22)."""
     (warehouse,) = warehouses(factory, 1)
@@ -226,7 +231,9 @@ def test_stock_changes_bump_the_skus_updated_at(api: Any, factory: Any, driver: 
 
 
 @requirement("INV-010")
-def test_entries_carry_allocated_incoming_and_backordered(api: Any, factory: Any) -> None:
+def test_entries_carry_allocated_incoming_and_backordered(
+    api: ApiClient, factory: TestData
+) -> None:
     """After stocking a SKU and ordering some, its warehouse entry carries allocated, incoming
     and backordered as integers >= 0 (the guide: "everything else is upside")."""
     (warehouse,) = warehouses(factory, 1)
@@ -245,7 +252,7 @@ def test_entries_carry_allocated_incoming_and_backordered(api: Any, factory: Any
     )
 
 
-def amend(api: Any, order: dict[str, Any], items: list[dict[str, Any]]) -> None:
+def amend(api: ApiClient, order: dict[str, Any], items: list[dict[str, Any]]) -> None:
     read = api.request("GET", f"/orders/{order['id']}")
     version = read.json.get("version") if isinstance(read.json, dict) else order.get("version")
     resp = api.request(
@@ -258,7 +265,7 @@ def amend(api: Any, order: dict[str, Any], items: list[dict[str, Any]]) -> None:
 
 
 @requirement("INV-011")
-def test_amending_lines_moves_the_allocation(api: Any, factory: Any) -> None:
+def test_amending_lines_moves_the_allocation(api: ApiClient, factory: TestData) -> None:
     """10 on hand of two SKUs, an order of 3 of the first; amended to 1 of the first and 2 of
     the second: available reads 9 and 8."""
     (warehouse,) = warehouses(factory, 1)
@@ -271,7 +278,9 @@ def test_amending_lines_moves_the_allocation(api: Any, factory: Any) -> None:
 
 
 @requirement("INV-012")
-def test_new_stock_allocates_backorders_oldest_first(api: Any, factory: Any, driver: Any) -> None:
+def test_new_stock_allocates_backorders_oldest_first(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """No stock, two orders of 2 (both backordered); stock set to 3: the older order is fully
     allocated and reads received, the newer one still reads backordered."""
     (warehouse,) = warehouses(factory, 1)
@@ -290,7 +299,9 @@ def test_new_stock_allocates_backorders_oldest_first(api: Any, factory: Any, dri
 
 
 @requirement("INV-013")
-def test_a_sold_out_sku_stays_listed_at_zero(api: Any, factory: Any, driver: Any) -> None:
+def test_a_sold_out_sku_stays_listed_at_zero(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """2 on hand, an order of 2 shipped; another SKU counted down to 0: each stays in
     GET /inventory?sku=... with on_hand 0 and available 0, and a poll from the updated_at it had
     before (updated_since) brings it back with the 0 (the ERP learns the sell-out)."""

@@ -14,7 +14,7 @@ from typing import Any
 from conformance.catalogue import requirement
 from conformance.driver import WarehouseDriver
 from conformance.factories import TestData
-from conformance.http import ApiClient
+from conformance.http import ApiClient, ApiResponse
 from conformance.scenarios import (
     body_of,
     create_id,
@@ -62,12 +62,12 @@ def two_price_lines(factory: TestData, first: str | None, second: str | None) ->
     return body
 
 
-def post_order(api: ApiClient, factory: TestData, body: dict[str, Any]) -> Any:
+def post_order(api: ApiClient, factory: TestData, body: dict[str, Any]) -> ApiResponse:
     headers = {"Idempotency-Key": factory.idempotency_key()}
     return api.request("POST", "/orders", json=body, headers=headers)
 
 
-def patch(api: ApiClient, order: dict[str, Any], body: dict[str, Any]) -> Any:
+def patch(api: ApiClient, order: dict[str, Any], body: dict[str, Any]) -> ApiResponse:
     headers = {"If-Match": f'"{order.get("version")}"'}
     return api.request("PATCH", f"/orders/{order.get('id')}", json=body, headers=headers)
 
@@ -76,7 +76,7 @@ def shipments_of(api: ApiClient, order_id: str) -> list[dict[str, Any]]:
     return poll(api, "/shipments", {"order_id": order_id, "updated_since": FAR_PAST})
 
 
-def assert_refused(resp: Any, code: str, field: str) -> None:
+def assert_refused(resp: ApiResponse, code: str, field: str) -> None:
     assert (resp.status, error_code(resp), error_field(resp)) == (422, code, field), (
         f"expected 422 {code} naming {field}, got {resp.status} {error_code(resp)!r} "
         f"{error_field(resp)!r} ({resp.describe()})"
@@ -259,7 +259,7 @@ def test_return_lines_keep_the_order_line_id(
     driver.ship(order_id)
     sku = body["items"][0]["sku"]
 
-    def announce(line_id: str) -> Any:
+    def announce(line_id: str) -> ApiResponse:
         rma = {
             "order_id": order_id,
             "rma": factory.unique("RMA"),

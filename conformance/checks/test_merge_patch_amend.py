@@ -13,7 +13,7 @@ from typing import Any
 from conformance import merge_patch
 from conformance.catalogue import requirement
 from conformance.factories import TestData
-from conformance.http import ApiClient
+from conformance.http import ApiClient, ApiResponse
 from conformance.scenarios import assert_unchanged, error_code, error_field, get_order, new_order
 
 # Members of ship_to the address needs (ShipToInput's `required`); a patch cannot remove them.
@@ -27,7 +27,7 @@ def without_nulls(value: Any) -> Any:
     return value
 
 
-def patch_order(api: ApiClient, order: dict[str, Any], body: dict[str, Any]) -> Any:
+def patch_order(api: ApiClient, order: dict[str, Any], body: dict[str, Any]) -> ApiResponse:
     return api.request(
         "PATCH",
         f"/orders/{order['id']}",

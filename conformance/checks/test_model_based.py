@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.catalogue import requirement_mark
+from conformance.config import Config
+from conformance.driver import WarehouseDriver
 from conformance.evidence import FailedWithEvidence
-from conformance.factories import TestData
+from conformance.factories import ReferenceData, TestData
+from conformance.http import ApiClient, HttpSession
 from conformance.outcomes import not_exercised
 
 if TYPE_CHECKING:
@@ -58,11 +61,11 @@ def _phases(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def model_run(
     request: pytest.FixtureRequest,
-    conformance_config: Any,
-    api: Any,
-    driver: Any,
-    reference_data: Any,
-    http_session: Any,
+    conformance_config: Config,
+    api: ApiClient,
+    driver: WarehouseDriver,
+    reference_data: ReferenceData,
+    http_session: HttpSession,
 ) -> Iterator[ModelRun | None]:
     steps = int(getattr(conformance_config, "model_steps", 0))
     if steps <= 0:

@@ -14,7 +14,7 @@ from conformance import refs
 from conformance.catalogue import requirement
 from conformance.driver import WarehouseDriver
 from conformance.factories import TestData
-from conformance.http import ApiClient
+from conformance.http import ApiClient, ApiResponse
 from conformance.listing import read_rows
 from conformance.scenarios import (
     colliding,
@@ -32,7 +32,7 @@ from conformance.scenarios import (
 MAX_PAGES = 5
 
 
-def post_order(api: ApiClient, body: dict[str, Any], run_id: str) -> Any:
+def post_order(api: ApiClient, body: dict[str, Any], run_id: str) -> ApiResponse:
     return api.request("POST", "/orders", json=body, headers={"Idempotency-Key": new_key(run_id)})
 
 

@@ -27,7 +27,9 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.factories import TestData
+from conformance.driver import WarehouseDriver
+from conformance.factories import ReferenceData, TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.listing import (
     Walk,
     ids_ascending,
@@ -74,7 +76,7 @@ class _Resource:
     path = ""
     key = "id"
 
-    def __init__(self, api: Any, factory: Any, driver: Any) -> None:
+    def __init__(self, api: ApiClient, factory: TestData, driver: WarehouseDriver) -> None:
         self.api, self.factory, self.driver = api, factory, driver
 
     def make(self) -> tuple[str, str | None]:
@@ -204,14 +206,19 @@ def run_scenario(resource: _Resource) -> Scenario:
 
 
 @pytest.fixture(scope="module")
-def module_factory(api: Any, driver: Any, reference_data: Any) -> Any:
+def module_factory(
+    api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData
+) -> TestData:
     """The run's `factory`, shared by a module-scoped scenario (the plugin's is per check)."""
     return TestData(api, driver, reference_data)
 
 
 @pytest.fixture(scope="module", params=sorted(RESOURCES))
 def scenario(
-    request: pytest.FixtureRequest, api: Any, module_factory: Any, driver: Any
+    request: pytest.FixtureRequest,
+    api: ApiClient,
+    module_factory: TestData,
+    driver: WarehouseDriver,
 ) -> Scenario:
     return run_scenario(RESOURCES[request.param](api, module_factory, driver))
 
@@ -366,7 +373,7 @@ def _first_cursor(scn: Scenario) -> str:
 
 
 @requirement("PAG-009")
-def test_malformed_cursor_gets_400_invalid_cursor(api: Any, scenario: Scenario) -> None:
+def test_malformed_cursor_gets_400_invalid_cursor(api: ApiClient, scenario: Scenario) -> None:
     """A cursor the server never issued (and a real one with its tail cut off) must get 400
     `invalid_cursor` in the envelope, not a first page or a 500."""
     path = RESOURCES[scenario.name].path
@@ -380,7 +387,9 @@ def test_malformed_cursor_gets_400_invalid_cursor(api: Any, scenario: Scenario) 
 
 
 @requirement("PAG-010")
-def test_cursor_with_other_filters_gets_400_invalid_cursor(api: Any, scenario: Scenario) -> None:
+def test_cursor_with_other_filters_gets_400_invalid_cursor(
+    api: ApiClient, scenario: Scenario
+) -> None:
     """The first page's next_cursor sent back with a different updated_since must get 400
     `invalid_cursor` (decision 18: the cursor carries the original filters)."""
     path = RESOURCES[scenario.name].path
@@ -394,7 +403,7 @@ def test_cursor_with_other_filters_gets_400_invalid_cursor(api: Any, scenario: S
     )
 
 
-def _refused_400(resp: Any) -> bool:
+def _refused_400(resp: ApiResponse) -> bool:
     return resp.status == 400 and isinstance(error_code(resp), str)
 
 
@@ -402,7 +411,7 @@ ALL_LISTS = ("/orders", "/shipments", "/inventory", "/warehouses", "/shipping-me
 
 
 @requirement("PAG-013")
-def test_limit_outside_1_to_200_is_refused(api: Any) -> None:
+def test_limit_outside_1_to_200_is_refused(api: ApiClient) -> None:
     """limit=201, limit=0 and limit=abc on every list each get 400 with the error envelope
     (refused, not clamped: the spec's Limit parameter is 1 to 200)."""
     problems = []
@@ -417,7 +426,7 @@ def test_limit_outside_1_to_200_is_refused(api: Any) -> None:
 
 
 @requirement("PAG-014")
-def test_malformed_updated_since_is_refused(api: Any) -> None:
+def test_malformed_updated_since_is_refused(api: ApiClient) -> None:
     """updated_since=yesterday (and a date without a time) on each polled list gets 400 with
     the error envelope, never silently ignored."""
     problems = []
@@ -430,7 +439,7 @@ def test_malformed_updated_since_is_refused(api: Any) -> None:
 
 
 @requirement("PAG-011")
-def test_polled_lists_accept_any_rfc3339_updated_since(api: Any) -> None:
+def test_polled_lists_accept_any_rfc3339_updated_since(api: ApiClient) -> None:
     """Each polled list answers 200 for updated_since with Z, with a fraction and with a
     non-UTC offset (RFC 3339 allows all three), and a bound far in the future returns no rows."""
     problems = []
@@ -456,7 +465,7 @@ def test_polled_lists_accept_any_rfc3339_updated_since(api: Any) -> None:
 
 @requirement("PAG-001")
 @pytest.mark.parametrize("path", ALL_LISTS)
-def test_lists_use_the_list_envelope(api: Any, path: str) -> None:
+def test_lists_use_the_list_envelope(api: ApiClient, path: str) -> None:
     """GET on every list answers 200 with `data` (an array of objects) and `pagination` holding
     `next_cursor` (string or null) and `has_more` (boolean)."""
     resp = api.request("GET", path, params={"limit": 2})
@@ -478,7 +487,7 @@ def test_lists_use_the_list_envelope(api: Any, path: str) -> None:
 
 
 @requirement("PAG-012")
-def test_default_page_holds_at_most_50_rows(api: Any, module_factory: Any) -> None:
+def test_default_page_holds_at_most_50_rows(api: ApiClient, module_factory: TestData) -> None:
     """Without limit no page holds more than 50 rows. When the target has fewer than 51 SKUs,
     the check first stocks new run-tagged SKUs until it has 51, so the default can show."""
     resp = api.request("GET", "/inventory", params={"limit": 200})
@@ -522,7 +531,7 @@ def test_updated_at_keeps_milliseconds(scenario: Scenario) -> None:
 
 # --------------------------------------------------------------------- the small reference lists
 @pytest.fixture(scope="module", params=["/warehouses", "/shipping-methods"])
-def reference_walk(request: pytest.FixtureRequest, api: Any) -> Walk:
+def reference_walk(request: pytest.FixtureRequest, api: ApiClient) -> Walk:
     return walk_list(api, request.param, {}, limit=1, max_pages=100)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from conformance.catalogue import requirement
 from conformance.driver import WarehouseDriver
 from conformance.factories import TestData
-from conformance.http import ApiClient
+from conformance.http import ApiClient, ApiResponse
 from conformance.scenarios import Stock, body_of, error_code, error_of, get_order
 
 CUT = "cancel-remainder"
@@ -33,7 +33,7 @@ def short_order(factory: TestData, on_hand: int, quantities: tuple[int, ...]) ->
     return order
 
 
-def cut(api: ApiClient, order_id: str) -> Any:
+def cut(api: ApiClient, order_id: str) -> ApiResponse:
     return api.request("POST", f"/orders/{order_id}/{CUT}")
 
 
@@ -51,7 +51,7 @@ def allocated(api: ApiClient, factory: TestData, order: dict[str, Any]) -> Any:
     return Stock(api, sku).numbers(factory.warehouse_ids[0]).get("allocated")
 
 
-def assert_closed(resp: Any, status: str, cancelled: dict[Any, int]) -> dict[str, Any]:
+def assert_closed(resp: ApiResponse, status: str, cancelled: dict[Any, int]) -> dict[str, Any]:
     order = body_of(resp)
     got = (resp.status, order.get("status"), numbers(order, "cancelled_quantity"))
     assert got == (200, status, cancelled), (

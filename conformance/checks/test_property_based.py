@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.catalogue import requirement
+from conformance.config import Config
 from conformance.evidence import FailedWithEvidence
 from conformance.http import HttpSession
 from conformance.outcomes import not_exercised
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 MAX_LISTED = 5
 
 
-def settings_from(config: Any) -> PropertySettings:
+def settings_from(config: Config) -> PropertySettings:
     """The runner's settings from the kit's `conformance_config`."""
     from conformance.property.runner import PropertySettings
 
@@ -53,7 +54,7 @@ def settings_from(config: Any) -> PropertySettings:
 
 @pytest.fixture(scope="module")
 def property_runs(
-    request: pytest.FixtureRequest, conformance_config: Any
+    request: pytest.FixtureRequest, conformance_config: Config
 ) -> Iterator[list[PropertyRun]]:
     if not getattr(conformance_config, "property_based", True):
         pytest.skip("property-based checks turned off (--no-property-based)")

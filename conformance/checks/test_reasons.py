@@ -14,13 +14,13 @@ from typing import Any
 from conformance.catalogue import requirement
 from conformance.driver import WarehouseDriver
 from conformance.factories import TestData
-from conformance.http import ApiClient
+from conformance.http import ApiClient, ApiResponse
 from conformance.scenarios import Stock, body_of, get_order, new_order
 
 NO_REASON = {"reason_code": None, "cancelled_by": "erp", "message": None}
 
 
-def cancel(api: ApiClient, order_id: str, body: dict[str, Any] | None = None) -> Any:
+def cancel(api: ApiClient, order_id: str, body: dict[str, Any] | None = None) -> ApiResponse:
     return api.request("POST", f"/orders/{order_id}/cancel", json=body)
 
 
@@ -32,12 +32,14 @@ def defined_members(value: Any, expected: Any) -> Any:
     return value
 
 
-def assert_member(order: dict[str, Any], name: str, expected: Any, where: str, resp: Any) -> None:
+def assert_member(
+    order: dict[str, Any], name: str, expected: Any, where: str, resp: ApiResponse
+) -> None:
     got = defined_members(order.get(name, "<absent>"), expected)
     assert got == expected, f"expected {name} {expected!r} {where}, got {got!r} ({resp.describe()})"
 
 
-def assert_cancelled(resp: Any, expected: dict[str, Any], where: str) -> dict[str, Any]:
+def assert_cancelled(resp: ApiResponse, expected: dict[str, Any], where: str) -> dict[str, Any]:
     order = body_of(resp)
     assert resp.status == 200 and order.get("status") == "cancelled", (
         f"expected 200 cancelled {where}, got {resp.status} {order.get('status')!r} "

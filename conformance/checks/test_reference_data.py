@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
+from conformance.factories import TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.listing import walk_list
 from conformance.scenarios import error_of
 
@@ -23,18 +25,18 @@ MAX_IDS_TRIED = 10
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
-def read_ids(api: Any, path: str) -> list[str]:
+def read_ids(api: ApiClient, path: str) -> list[str]:
     walk = walk_list(api, path, {}, limit=200, max_pages=20)
     assert walk.error is None, walk.error
     return [str(row.get("id")) for _, row in walk.rows()]
 
 
-def post_order(api: Any, body: dict[str, Any], run_id: str) -> Any:
+def post_order(api: ApiClient, body: dict[str, Any], run_id: str) -> ApiResponse:
     key = f"{run_id}-{uuid.uuid4().hex}"
     return api.request("POST", "/orders", json=body, headers={"Idempotency-Key": key})
 
 
-def stocked_body(factory: Any, warehouse_id: str, **overrides: Any) -> dict[str, Any]:
+def stocked_body(factory: TestData, warehouse_id: str, **overrides: Any) -> dict[str, Any]:
     sku = factory.sku(stock={warehouse_id: 5})
     body: dict[str, Any] = factory.order_body(
         warehouse_id=warehouse_id, items=[{"sku": sku, "quantity": 1}], **overrides
@@ -42,7 +44,7 @@ def stocked_body(factory: Any, warehouse_id: str, **overrides: Any) -> dict[str,
     return body
 
 
-def read_rows(api: Any, path: str) -> list[dict[str, Any]]:
+def read_rows(api: ApiClient, path: str) -> list[dict[str, Any]]:
     walk = walk_list(api, path, {}, limit=200, max_pages=20)
     assert walk.error is None, walk.error
     return [row for _, row in walk.rows()]
@@ -53,7 +55,7 @@ def blank(value: Any) -> bool:
 
 
 @requirement("REF-001")
-def test_warehouses_have_id_name_and_address(api: Any) -> None:
+def test_warehouses_have_id_name_and_address(api: ApiClient) -> None:
     """GET /warehouses lists at least one warehouse, each with a non-empty id and name and an
     address whose country is ISO 3166 alpha-2."""
     rows = read_rows(api, "/warehouses")
@@ -74,7 +76,7 @@ def test_warehouses_have_id_name_and_address(api: Any) -> None:
 
 
 @requirement("REF-002")
-def test_shipping_methods_have_id_name_and_carrier(api: Any) -> None:
+def test_shipping_methods_have_id_name_and_carrier(api: ApiClient) -> None:
     """GET /shipping-methods lists at least one method, each with a non-empty id, name and
     carrier."""
     rows = read_rows(api, "/shipping-methods")
@@ -86,7 +88,7 @@ def test_shipping_methods_have_id_name_and_carrier(api: Any) -> None:
 
 @requirement("REF-004")
 @pytest.mark.parametrize("path", ["/warehouses", "/shipping-methods"])
-def test_reference_ids_are_stable_between_reads(api: Any, path: str) -> None:
+def test_reference_ids_are_stable_between_reads(api: ApiClient, path: str) -> None:
     """Two reads of the list serve the same ids (the ERP maps them once)."""
     first, second = sorted(read_ids(api, path)), sorted(read_ids(api, path))
     assert first == second, (
@@ -95,7 +97,9 @@ def test_reference_ids_are_stable_between_reads(api: Any, path: str) -> None:
 
 
 @requirement("REF-003")
-def test_orders_accept_listed_warehouses_and_methods(api: Any, factory: Any, run_id: str) -> None:
+def test_orders_accept_listed_warehouses_and_methods(
+    api: ApiClient, factory: TestData, run_id: str
+) -> None:
     """Orders naming each listed warehouse and each listed shipping method (up to 10 of each)
     are created (201) and echo both ids."""
     warehouses = read_ids(api, "/warehouses")[:MAX_IDS_TRIED]

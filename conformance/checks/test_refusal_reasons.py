@@ -14,17 +14,21 @@ import json
 from typing import Any
 
 from conformance.catalogue import requirement
+from conformance.config import Config
+from conformance.driver import WarehouseDriver
+from conformance.factories import TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.outcomes import not_exercised
 from conformance.refusal_reasons import judge_refusal
 from conformance.scenarios import new_key, sandbox_api
 
 
 def assert_done(
-    api: Any,
+    api: ApiClient,
     spec: dict[str, Any],
     route: tuple[str, str, dict[str, str]],
     body: dict[str, Any],
-    resp: Any,
+    resp: ApiResponse,
 ) -> None:
     """A success, or a refusal whose reason the API shows to hold; else a finding."""
     method, template, params = route
@@ -39,7 +43,12 @@ def assert_done(
 
 
 def down_to_allocated(
-    api: Any, factory: Any, spec: dict[str, Any], config: Any, path: str, **change: Any
+    api: ApiClient,
+    factory: TestData,
+    spec: dict[str, Any],
+    config: Config,
+    path: str,
+    **change: Any,
 ) -> None:
     """A new SKU with 5 on hand at the first warehouse and an order allocating 3; then the stock
     `change` POSTed to `path`, which leaves on_hand at exactly the 3 allocated."""
@@ -54,7 +63,7 @@ def down_to_allocated(
 
 @requirement("API-010")
 def test_orders_at_every_listed_warehouse_are_accepted(
-    api: Any, factory: Any, spec: dict[str, Any], run_id: str
+    api: ApiClient, factory: TestData, spec: dict[str, Any], run_id: str
 ) -> None:
     """For each warehouse GET /warehouses lists, a new SKU stocked there and an order of one
     unit of it at that warehouse: 201 (an `invalid_warehouse` for a listed warehouse fails)."""
@@ -69,7 +78,7 @@ def test_orders_at_every_listed_warehouse_are_accepted(
 
 @requirement("API-010")
 def test_stock_set_to_exactly_the_allocated_units_is_accepted(
-    api: Any, factory: Any, spec: dict[str, Any], conformance_config: Any
+    api: ApiClient, factory: TestData, spec: dict[str, Any], conformance_config: Config
 ) -> None:
     """5 on hand, an order allocating 3: POST /sandbox/inventory with on_hand 3 (not below the
     allocated 3) succeeds; a `stock_allocated` fails when GET /inventory shows 3 allocated."""
@@ -78,7 +87,7 @@ def test_stock_set_to_exactly_the_allocated_units_is_accepted(
 
 @requirement("API-010")
 def test_adjustment_down_to_the_allocated_units_is_accepted(
-    api: Any, factory: Any, spec: dict[str, Any], conformance_config: Any
+    api: ApiClient, factory: TestData, spec: dict[str, Any], conformance_config: Config
 ) -> None:
     """5 on hand, an order allocating 3: an adjustment of -2 (on_hand 3, not below the allocated
     3) succeeds; an `insufficient_stock` fails when GET /inventory shows 3 allocated."""
@@ -92,7 +101,7 @@ def test_adjustment_down_to_the_allocated_units_is_accepted(
 
 @requirement("API-010")
 def test_shipping_the_last_unshipped_unit_is_accepted(
-    api: Any, factory: Any, spec: dict[str, Any], conformance_config: Any
+    api: ApiClient, factory: TestData, spec: dict[str, Any], conformance_config: Config
 ) -> None:
     """An order of 2 with 1 shipped: shipping the other 1 succeeds; a
     `quantity_exceeds_unshipped` fails when the order shows 1 left to ship."""
@@ -109,7 +118,11 @@ def test_shipping_the_last_unshipped_unit_is_accepted(
 
 @requirement("API-010")
 def test_return_of_a_shipped_line_is_accepted(
-    api: Any, factory: Any, driver: Any, spec: dict[str, Any], conformance_config: Any
+    api: ApiClient,
+    factory: TestData,
+    driver: WarehouseDriver,
+    spec: dict[str, Any],
+    conformance_config: Config,
 ) -> None:
     """An RMA for one unit of a shipped order's line: 201; an `unknown_order` fails when GET
     /orders/{id} serves the order."""

@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.factories import TestData
+from conformance.config import Config
+from conformance.driver import WarehouseDriver
+from conformance.factories import ReferenceData, TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.listing import parse_ts
 from conformance.scenarios import (
     FAR_PAST,
@@ -34,7 +37,9 @@ from conformance.scenarios import (
 )
 
 
-def shipped_order(factory: Any, driver: Any, quantities: list[int]) -> dict[str, Any]:
+def shipped_order(
+    factory: TestData, driver: WarehouseDriver, quantities: list[int]
+) -> dict[str, Any]:
     """A new order with one line per quantity (fresh SKUs stocked with 10 each), shipped."""
     warehouse = factory.warehouse_ids[0]
     items = [{"sku": factory.sku(stock={warehouse: 10}), "quantity": q} for q in quantities]
@@ -43,7 +48,7 @@ def shipped_order(factory: Any, driver: Any, quantities: list[int]) -> dict[str,
     return order
 
 
-def rma_body(factory: Any, order: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
+def rma_body(factory: TestData, order: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
     return {
         "order_id": order["id"],
         "rma": factory.unique("RMA"),
@@ -51,12 +56,12 @@ def rma_body(factory: Any, order: dict[str, Any], quantity: int = 1) -> dict[str
     }
 
 
-def post_return(api: Any, body: dict[str, Any], key: str | None) -> Any:
+def post_return(api: ApiClient, body: dict[str, Any], key: str | None) -> ApiResponse:
     headers = {"Idempotency-Key": key} if key is not None else {}
     return api.request("POST", "/returns", json=body, headers=headers)
 
 
-def create_rma(factory: Any, order: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
+def create_rma(factory: TestData, order: dict[str, Any], quantity: int = 1) -> dict[str, Any]:
     resp = post_return(factory.api, rma_body(factory, order, quantity), factory.idempotency_key())
     assert resp.status == 201 and body_of(resp).get("id"), (
         f"expected 201 with the new return, got {resp.describe()}"
@@ -64,7 +69,7 @@ def create_rma(factory: Any, order: dict[str, Any], quantity: int = 1) -> dict[s
     return body_of(resp)
 
 
-def returns_of(api: Any, order_id: str) -> list[dict[str, Any]]:
+def returns_of(api: ApiClient, order_id: str) -> list[dict[str, Any]]:
     return poll(api, "/returns", {"order_id": order_id, "updated_since": FAR_PAST})
 
 
@@ -78,7 +83,9 @@ def line_key(line: dict[str, Any]) -> tuple[Any, ...]:
 
 # ---------------------------------------------------------------------------------------- checks
 @requirement("RET-001")
-def test_create_without_idempotency_key_is_rejected(api: Any, factory: Any, driver: Any) -> None:
+def test_create_without_idempotency_key_is_rejected(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """POST /returns without Idempotency-Key: 400 idempotency_key_required, and the order has
     no return listed afterwards."""
     order = shipped_order(factory, driver, [1])
@@ -94,7 +101,9 @@ def test_create_without_idempotency_key_is_rejected(api: Any, factory: Any, driv
 
 
 @requirement("RET-002")
-def test_create_answers_201_with_expected_return(api: Any, factory: Any, driver: Any) -> None:
+def test_create_answers_201_with_expected_return(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """An RMA for a shipped order: 201 with status expected, the rma sent, the order's
     order_id and order_number, received_at null."""
     order = shipped_order(factory, driver, [2])
@@ -117,7 +126,9 @@ def test_create_answers_201_with_expected_return(api: Any, factory: Any, driver:
 
 
 @requirement("RET-003")
-def test_retry_returns_the_same_return(api: Any, factory: Any, driver: Any) -> None:
+def test_retry_returns_the_same_return(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """The same key and body twice: 200 (or 201) with the same id and one return listed for the
     order; the same key with another body: 422 idempotency_key_reused."""
     order = shipped_order(factory, driver, [2])
@@ -144,7 +155,9 @@ def test_retry_returns_the_same_return(api: Any, factory: Any, driver: Any) -> N
 
 
 @requirement("RET-004")
-def test_unknown_order_or_sku_is_refused(api: Any, factory: Any, driver: Any) -> None:
+def test_unknown_order_or_sku_is_refused(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """An RMA for order 'ck-no-such-order': 422 unknown_order with field order_id; an RMA
     of a SKU that is not a line of the order: 422 unknown_sku."""
     order = shipped_order(factory, driver, [1])
@@ -165,7 +178,9 @@ def test_unknown_order_or_sku_is_refused(api: Any, factory: Any, driver: Any) ->
 
 
 @requirement("RET-005")
-def test_get_returns_the_return_and_unknown_is_404(api: Any, factory: Any, driver: Any) -> None:
+def test_get_returns_the_return_and_unknown_is_404(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """GET /returns/{id} of a new RMA returns its id, rma and order_id; an unknown id is 404
     not_found."""
     order = shipped_order(factory, driver, [1])
@@ -184,7 +199,7 @@ def test_get_returns_the_return_and_unknown_is_404(api: Any, factory: Any, drive
 
 
 @pytest.fixture(scope="module")
-def return_list(api: Any, driver: Any, reference_data: Any) -> Polled:
+def return_list(api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData) -> Polled:
     """Three returns written ms apart: an RMA (expected), an unannounced return (received) and
     another RMA, each for its own shipped order."""
     factory = TestData(api, driver, reference_data)
@@ -206,7 +221,7 @@ def return_list(api: Any, driver: Any, reference_data: Any) -> Polled:
 
 
 @requirement("RET-006")
-def test_list_follows_the_polling_conventions(api: Any, return_list: Polled) -> None:
+def test_list_follows_the_polling_conventions(api: ApiClient, return_list: Polled) -> None:
     """Walks GET /returns?updated_since=<first return's updated_at> in pages of 2: each of the
     three returns exactly once, nothing older, pages within limit, has_more agrees with
     next_cursor, ascending (updated_at, id); a malformed cursor and a cursor with another
@@ -216,14 +231,16 @@ def test_list_follows_the_polling_conventions(api: Any, return_list: Polled) -> 
 
 
 @requirement("RET-006")
-def test_list_filters_by_order_and_status(api: Any, return_list: Polled) -> None:
+def test_list_filters_by_order_and_status(api: ApiClient, return_list: Polled) -> None:
     """order_id and status (received, expected) each return the matching returns of this run
     and only rows matching the filter."""
     judge_filters(api, return_list)
 
 
 @requirement("RET-007")
-def test_received_return_reports_condition_and_restock(api: Any, factory: Any, driver: Any) -> None:
+def test_received_return_reports_condition_and_restock(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """A return of 1 resellable restocked unit and 1 damaged unit not restocked: GET
     /returns/{id} and GET /returns?order_id= show status received, received_at set, and each
     line's sku, quantity, condition and restocked flag as received."""
@@ -253,7 +270,7 @@ def test_received_return_reports_condition_and_restock(api: Any, factory: Any, d
 
 @requirement("RET-008")
 def test_restocked_lines_add_to_on_hand_and_others_do_not(
-    api: Any, factory: Any, driver: Any
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
 ) -> None:
     """A shipped order of 3 of one SKU and 2 of another; 2 of the first come back restocked and
     1 of the second not restocked: the first's on_hand and available rise by 2 at the return's
@@ -276,7 +293,9 @@ def test_restocked_lines_add_to_on_hand_and_others_do_not(
 
 
 @requirement("RET-009")
-def test_receiving_an_rma_fulfils_it(api: Any, factory: Any, driver: Any) -> None:
+def test_receiving_an_rma_fulfils_it(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """An RMA of 1 unit, then the warehouse receives it against the RMA: the RMA (same id)
     reads received, and the order has exactly that one return."""
     order = shipped_order(factory, driver, [2])
@@ -298,7 +317,9 @@ def test_receiving_an_rma_fulfils_it(api: Any, factory: Any, driver: Any) -> Non
 
 
 @requirement("RET-010")
-def test_unannounced_return_is_listed(api: Any, factory: Any, driver: Any) -> None:
+def test_unannounced_return_is_listed(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """The warehouse receives a return without an RMA: GET /returns?order_id= lists it with
     status received, its order_id and rma null (or the warehouse's rma)."""
     order = shipped_order(factory, driver, [1])
@@ -319,7 +340,7 @@ def test_unannounced_return_is_listed(api: Any, factory: Any, driver: Any) -> No
 
 @requirement("RET-011")
 def test_status_moves_expected_received_processed(
-    api: Any, factory: Any, driver: Any, conformance_config: Any
+    api: ApiClient, factory: TestData, driver: WarehouseDriver, conformance_config: Config
 ) -> None:
     """An RMA (expected) is received, then processed through POST
     /sandbox/returns/{id}/process: it reads received, then processed, its updated_at advancing
@@ -369,7 +390,9 @@ def test_status_moves_expected_received_processed(
 
 
 @requirement("RET-012")
-def test_a_second_return_with_the_same_rma_is_refused(api: Any, factory: Any, driver: Any) -> None:
+def test_a_second_return_with_the_same_rma_is_refused(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """Creates a return for a shipped order, then another with the same rma under a new key:
     expects 409 duplicate_reference naming the first return, and one return for the order."""
     order = shipped_order(factory, driver, [2])

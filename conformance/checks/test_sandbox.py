@@ -14,19 +14,25 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
+from conformance.config import Config
+from conformance.driver import WarehouseDriver
+from conformance.factories import TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.listing import walk_list
 from conformance.scenarios import body_of, error_code
 
 
 @pytest.fixture
-def sandbox_api(api: Any, conformance_config: Any) -> Any:
+def sandbox_api(api: ApiClient, conformance_config: Config) -> ApiClient:
     if str(conformance_config.driver_spec) not in ("", "sandbox"):
         pytest.skip("the run uses a vendor driver, not the /sandbox control endpoints")
     return api
 
 
 @requirement("SBX-001")
-def test_full_loop_create_ship_poll(api: Any, factory: Any, driver: Any) -> None:
+def test_full_loop_create_ship_poll(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """Creates an order, has the warehouse ship it through the driver, then polls
     GET /shipments?updated_since=<the order's updated_at> like an ERP: the shipment comes back
     for that order, and the order reads shipped."""
@@ -47,12 +53,12 @@ def test_full_loop_create_ship_poll(api: Any, factory: Any, driver: Any) -> None
     )
 
 
-def post(api: Any, path: str, payload: Any = None) -> tuple[Any, dict[str, Any]]:
+def post(api: ApiClient, path: str, payload: Any = None) -> tuple[Any, dict[str, Any]]:
     resp = api.request("POST", path, json=payload)
     return resp, body_of(resp)
 
 
-def expect_status(resp: Any, body: dict[str, Any], code: int, **fields: Any) -> None:
+def expect_status(resp: ApiResponse, body: dict[str, Any], code: int, **fields: Any) -> None:
     got = {k: body.get(k) for k in fields}
     assert resp.status == code and got == fields, (
         f"expected {code} with {fields}, got {resp.status} {got} {error_code(resp) or ''} "
@@ -61,7 +67,7 @@ def expect_status(resp: Any, body: dict[str, Any], code: int, **fields: Any) -> 
 
 
 @requirement("SBX-002")
-def test_control_endpoints_are_offered(sandbox_api: Any, factory: Any) -> None:
+def test_control_endpoints_are_offered(sandbox_api: ApiClient, factory: TestData) -> None:
     """Each control endpoint the kit's driver uses (hold, pick, ship, advance, void, set stock)
     exists: none answers 404, 405 or 501 for a request it can serve."""
     api = sandbox_api
@@ -85,7 +91,7 @@ def test_control_endpoints_are_offered(sandbox_api: Any, factory: Any) -> None:
 
 
 @requirement("SBX-003")
-def test_hold_and_pick_move_the_order(sandbox_api: Any, factory: Any) -> None:
+def test_hold_and_pick_move_the_order(sandbox_api: ApiClient, factory: TestData) -> None:
     """hold on a received order -> 200 on_hold; pick on that on_hold order -> 200 processing;
     pick on a fresh received order -> 200 processing."""
     api = sandbox_api
@@ -96,7 +102,9 @@ def test_hold_and_pick_move_the_order(sandbox_api: Any, factory: Any) -> None:
 
 
 @requirement("SBX-004")
-def test_control_endpoints_refuse_impossible_transitions(sandbox_api: Any, factory: Any) -> None:
+def test_control_endpoints_refuse_impossible_transitions(
+    sandbox_api: ApiClient, factory: TestData
+) -> None:
     """Pick a cancelled order, ship a shipped order, void a delivered shipment, advance a voided
     shipment: each 409 `invalid_transition`, and the resource reads as before."""
     api = sandbox_api
@@ -139,7 +147,9 @@ def test_control_endpoints_refuse_impossible_transitions(sandbox_api: Any, facto
 
 
 @requirement("SBX-005")
-def test_ship_creates_the_requested_parcels_and_items(sandbox_api: Any, factory: Any) -> None:
+def test_ship_creates_the_requested_parcels_and_items(
+    sandbox_api: ApiClient, factory: TestData
+) -> None:
     """Ship 2 of 3 units in 2 parcels: 201 shipped with 2 parcels and items [sku x 2]; then
     asking for 2 more units (only 1 is unshipped) gets 422 `quantity_exceeds_unshipped`."""
     api = sandbox_api
@@ -172,7 +182,9 @@ def test_ship_creates_the_requested_parcels_and_items(sandbox_api: Any, factory:
 
 
 @requirement("SBX-006")
-def test_set_stock_sets_on_hand_and_refuses_below_allocated(sandbox_api: Any, factory: Any) -> None:
+def test_set_stock_sets_on_hand_and_refuses_below_allocated(
+    sandbox_api: ApiClient, factory: TestData
+) -> None:
     """POST /sandbox/inventory on_hand 12 -> 200 with the item and GET /inventory reads 12; with
     5 allocated, on_hand 3 -> 409 `stock_allocated` and on_hand stays 12."""
     api = sandbox_api
@@ -194,7 +206,7 @@ def test_set_stock_sets_on_hand_and_refuses_below_allocated(sandbox_api: Any, fa
     assert on_hand(api, sku, warehouse) == 12, f"expected on_hand still 12 for {sku}"
 
 
-def on_hand(api: Any, sku: str, warehouse: str) -> Any:
+def on_hand(api: ApiClient, sku: str, warehouse: str) -> Any:
     read = api.request("GET", "/inventory", params={"sku": sku})
     for row in body_of(read).get("data") or []:
         if isinstance(row, dict) and row.get("sku") == sku:
@@ -205,7 +217,7 @@ def on_hand(api: Any, sku: str, warehouse: str) -> Any:
 
 
 @requirement("SBX-007")
-def test_advance_and_void_move_the_shipment(sandbox_api: Any, factory: Any) -> None:
+def test_advance_and_void_move_the_shipment(sandbox_api: ApiClient, factory: TestData) -> None:
     """advance in_transit -> 200 in_transit; void of that in_transit shipment -> 409
     `invalid_transition`; void of a fresh shipped one -> 200 voided with `voided: true`."""
     api = sandbox_api

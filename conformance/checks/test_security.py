@@ -15,20 +15,25 @@ import pytest
 
 from conformance import contract
 from conformance.catalogue import requirement
-from conformance.factories import TestData
+from conformance.config import Config
+from conformance.driver import WarehouseDriver
+from conformance.factories import ReferenceData, TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.listing import walk_list
 from conformance.outcomes import not_exercised
 from conformance.scenarios import error_code
 
 
 @pytest.fixture(scope="module")
-def module_factory(api: Any, driver: Any, reference_data: Any) -> Any:
+def module_factory(
+    api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData
+) -> TestData:
     """The run's `factory`, shared by a module-scoped scenario (the plugin's is per check)."""
     return TestData(api, driver, reference_data)
 
 
 @pytest.fixture(scope="module")
-def foreign(module_factory: Any, driver: Any) -> dict[str, Any]:
+def foreign(module_factory: TestData, driver: WarehouseDriver) -> dict[str, Any]:
     """The first partner's order and its shipment (plus a second, unshipped order), as created."""
     shipped_order = module_factory.create_order()
     shipment = driver.ship(shipped_order["id"])
@@ -40,27 +45,27 @@ def foreign(module_factory: Any, driver: Any) -> dict[str, Any]:
     }
 
 
-def ids_in_walk(api: Any, path: str, params: dict[str, Any]) -> tuple[set[str], Any]:
+def ids_in_walk(api: ApiClient, path: str, params: dict[str, Any]) -> tuple[set[str], Any]:
     walk = walk_list(api, path, params, limit=200, max_pages=20)
     assert walk.error is None, walk.error
     return {str(row.get("id")) for _, row in walk.rows()}, walk
 
 
-def probe(second_api: Any, method: str, path: str, **kwargs: Any) -> Any:
+def probe(second_api: ApiClient, method: str, path: str, **kwargs: Any) -> ApiResponse:
     """A request with the second token on the first partner's resource. A 403, even
     `insufficient_scope`, is returned to be judged, never taken for a missing scope: scopes never
     hide ownership, so the answer is 404 whatever the token may do (SEC-001, decision 43)."""
     return second_api.request(method, path, scope_refusal_ends_check=False, **kwargs)
 
 
-def expect_404(resp: Any, what: str) -> None:
+def expect_404(resp: ApiResponse, what: str) -> None:
     assert resp.status == 404 and error_code(resp) == "not_found", (
         f"expected 404 not_found for another partner's {what}, got {resp.status} "
         f"{error_code(resp)!r} ({resp.describe()})"
     )
 
 
-def owner_reads(api: Any, order: dict[str, Any]) -> dict[str, Any]:
+def owner_reads(api: ApiClient, order: dict[str, Any]) -> dict[str, Any]:
     resp = api.request("GET", f"/orders/{order['id']}")
     body = resp.json if isinstance(resp.json, dict) else {}
     assert resp.status == 200, f"expected the owner to read its order, got {resp.describe()}"
@@ -68,7 +73,7 @@ def owner_reads(api: Any, order: dict[str, Any]) -> dict[str, Any]:
 
 
 @requirement("SEC-001")
-def test_another_partners_order_is_404(second_api: Any, foreign: dict[str, Any]) -> None:
+def test_another_partners_order_is_404(second_api: ApiClient, foreign: dict[str, Any]) -> None:
     """GET /orders/{id} with the second token on the first partner's order is 404 `not_found`
     (never 403, never the order)."""
     expect_404(probe(second_api, "GET", f"/orders/{foreign['open']['id']}"), "order")
@@ -76,7 +81,7 @@ def test_another_partners_order_is_404(second_api: Any, foreign: dict[str, Any])
 
 @requirement("SEC-005")
 def test_amending_another_partners_order_is_404(
-    api: Any, second_api: Any, foreign: dict[str, Any]
+    api: ApiClient, second_api: ApiClient, foreign: dict[str, Any]
 ) -> None:
     """PATCH with the second token (and the order's real If-Match) is 404; the owner then reads
     the same version and packing_note."""
@@ -100,7 +105,7 @@ def test_amending_another_partners_order_is_404(
 
 @requirement("SEC-006")
 def test_cancelling_another_partners_order_is_404(
-    api: Any, second_api: Any, foreign: dict[str, Any]
+    api: ApiClient, second_api: ApiClient, foreign: dict[str, Any]
 ) -> None:
     """POST /orders/{id}/cancel with the second token is 404; the owner's order is not
     cancelled."""
@@ -112,7 +117,7 @@ def test_cancelling_another_partners_order_is_404(
 
 @requirement("SEC-007")
 def test_idempotency_keys_are_scoped_per_partner(
-    api: Any, second_api: Any, module_factory: Any
+    api: ApiClient, second_api: ApiClient, module_factory: TestData
 ) -> None:
     """Both partners create an order with the same Idempotency-Key (different bodies): each gets
     201 with its own id, never a replay of the other's order."""
@@ -134,7 +139,7 @@ def test_idempotency_keys_are_scoped_per_partner(
 
 @requirement("SEC-008")
 def test_references_are_unique_per_partner_only(
-    second_api: Any, module_factory: Any, foreign: dict[str, Any]
+    second_api: ApiClient, module_factory: TestData, foreign: dict[str, Any]
 ) -> None:
     """The second partner creates an order with the `reference` the first partner already
     uses: 201, not 409 `duplicate_reference`."""
@@ -149,7 +154,7 @@ def test_references_are_unique_per_partner_only(
     )
 
 
-def second_partner_body(second_api: Any, module_factory: Any) -> dict[str, Any]:
+def second_partner_body(second_api: ApiClient, module_factory: TestData) -> dict[str, Any]:
     """A valid order body for the second partner: its own warehouse, stock and method."""
     ids = {}
     for path in ("/warehouses", "/shipping-methods"):
@@ -176,7 +181,7 @@ def second_partner_body(second_api: Any, module_factory: Any) -> dict[str, Any]:
 
 @requirement("SEC-009")
 def test_control_endpoints_act_only_on_own_resources(
-    api: Any, second_api: Any, foreign: dict[str, Any], conformance_config: Any
+    api: ApiClient, second_api: ApiClient, foreign: dict[str, Any], conformance_config: Config
 ) -> None:
     """With the second token: pick and ship of the first partner's order and void of its
     shipment are each 404; the order and the shipment read as before."""
@@ -202,7 +207,7 @@ def test_control_endpoints_act_only_on_own_resources(
 
 @requirement("SEC-002")
 def test_another_partners_order_is_absent_from_list_orders(
-    second_api: Any, foreign: dict[str, Any]
+    second_api: ApiClient, foreign: dict[str, Any]
 ) -> None:
     """The second partner's GET /orders (from the first order's updated_at on, and by its
     order_number) never shows the first partner's orders."""
@@ -218,7 +223,7 @@ def test_another_partners_order_is_absent_from_list_orders(
 
 @requirement("SEC-003")
 def test_another_partners_shipment_is_404_and_absent_from_lists(
-    second_api: Any, foreign: dict[str, Any]
+    second_api: ApiClient, foreign: dict[str, Any]
 ) -> None:
     """With the second token: GET /shipments/{id} of the first partner's shipment is 404, and
     neither GET /shipments?updated_since=... nor ?order_id=... shows it."""
@@ -240,7 +245,7 @@ def test_another_partners_shipment_is_404_and_absent_from_lists(
 
 
 @requirement("SEC-004")
-def test_another_partners_stock_is_invisible(second_api: Any, factory: Any) -> None:
+def test_another_partners_stock_is_invisible(second_api: ApiClient, factory: TestData) -> None:
     """A SKU only the first partner stocked does not appear in the second partner's
     GET /inventory?sku=..."""
     sku = factory.sku(stock={factory.warehouse_ids[0]: 9})
@@ -259,7 +264,7 @@ def test_another_partners_stock_is_invisible(second_api: Any, factory: Any) -> N
     )
 
 
-def _created(resp: Any, what: str) -> dict[str, Any]:
+def _created(resp: ApiResponse, what: str) -> dict[str, Any]:
     assert resp.status in (200, 201) and isinstance(resp.json, dict), (
         f"expected the first partner's {what} to be created, got {resp.describe()}"
     )
@@ -268,7 +273,11 @@ def _created(resp: Any, what: str) -> dict[str, Any]:
 
 
 def _optional_resources(
-    api: Any, driver: Any, factory: Any, foreign: dict[str, Any], profiles: set[str]
+    api: ApiClient,
+    driver: WarehouseDriver,
+    factory: TestData,
+    foreign: dict[str, Any],
+    profiles: set[str],
 ) -> list[tuple[str, str | None, str, dict[str, Any]]]:
     """(list path, item path or None, key, created resource) for each claimed optional profile."""
     made: list[tuple[str, str | None, str, dict[str, Any]]] = []
@@ -316,12 +325,12 @@ def _optional_resources(
 
 @requirement("SEC-010")
 def test_optional_resources_of_another_partner_are_hidden(
-    api: Any,
-    second_api: Any,
-    driver: Any,
-    module_factory: Any,
+    api: ApiClient,
+    second_api: ApiClient,
+    driver: WarehouseDriver,
+    module_factory: TestData,
     foreign: dict[str, Any],
-    conformance_config: Any,
+    conformance_config: Config,
 ) -> None:
     """For each optional profile claimed: the first partner's inbound shipment, return,
     adjustment and webhook are 404 for the second token (GET, and DELETE for webhooks) and

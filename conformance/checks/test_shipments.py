@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirement
+from conformance.driver import WarehouseDriver
+from conformance.factories import TestData
+from conformance.http import ApiClient
 from conformance.listing import parse_ts, walk_list
 
 # The spec's Parcel.tracking_number pattern: never several numbers joined (decision 20).
 ONE_TRACKING_NUMBER = re.compile(r"^[^,;\s]+$")
 
 
-def stocked_order(factory: Any, quantities: list[int]) -> dict[str, Any]:
+def stocked_order(factory: TestData, quantities: list[int]) -> dict[str, Any]:
     """A new order with one line per quantity, each a fresh run-tagged SKU stocked for it."""
     warehouse = factory.warehouse_ids[0]
     items = [
@@ -32,7 +35,7 @@ def stocked_order(factory: Any, quantities: list[int]) -> dict[str, Any]:
     return order
 
 
-def get_ok(api: Any, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+def get_ok(api: ApiClient, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     resp = api.request("GET", path, params=params)
     assert resp.status == 200 and isinstance(resp.json, dict), (
         f"expected 200 with a JSON object, got {resp.describe()}"
@@ -41,21 +44,21 @@ def get_ok(api: Any, path: str, params: dict[str, Any] | None = None) -> dict[st
     return body
 
 
-def shipments_of(api: Any, order_id: str) -> list[dict[str, Any]]:
+def shipments_of(api: ApiClient, order_id: str) -> list[dict[str, Any]]:
     """Every row of GET /shipments?order_id=..., following the cursor (bounded)."""
     walk = walk_list(api, "/shipments", {"order_id": order_id}, limit=50, max_pages=10)
     assert walk.error is None, walk.error
     return [row for _, row in walk.rows()]
 
 
-def polled(api: Any, order_id: str, shipment_id: str) -> dict[str, Any]:
+def polled(api: ApiClient, order_id: str, shipment_id: str) -> dict[str, Any]:
     """The shipment as GET /shipments?order_id= serves it (how the ERP learns about it)."""
     rows = [row for row in shipments_of(api, order_id) if row.get("id") == shipment_id]
     assert rows, f"expected shipment {shipment_id} in GET /shipments?order_id={order_id}, got none"
     return rows[-1]
 
 
-def poll_since(api: Any, since: str) -> list[dict[str, Any]]:
+def poll_since(api: ApiClient, since: str) -> list[dict[str, Any]]:
     """The shipments a poller sees with this high-water mark (bounded walk)."""
     walk = walk_list(api, "/shipments", {"updated_since": since}, limit=200, max_pages=20)
     assert walk.error is None, walk.error
@@ -63,7 +66,9 @@ def poll_since(api: Any, since: str) -> list[dict[str, Any]]:
 
 
 @requirement("SHP-001")
-def test_two_parcels_get_two_distinct_tracking_numbers(api: Any, factory: Any, driver: Any) -> None:
+def test_two_parcels_get_two_distinct_tracking_numbers(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """Ships one order in 2 parcels: the shipment (as returned and as read back) has 2 parcels,
     each with one tracking number without separators, and the two numbers differ."""
     order = stocked_order(factory, [2])
@@ -87,7 +92,7 @@ def test_two_parcels_get_two_distinct_tracking_numbers(api: Any, factory: Any, d
 
 @requirement("SHP-002")
 def test_partial_shipment_moves_order_to_partially_shipped_then_shipped(
-    api: Any, factory: Any, driver: Any
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
 ) -> None:
     """An order of two lines ships its first line: the order reads `partially_shipped`; the
     second line ships: the order reads `shipped` (decision 20)."""
@@ -108,7 +113,9 @@ def test_partial_shipment_moves_order_to_partially_shipped_then_shipped(
 
 
 @requirement("SHP-003")
-def test_order_shows_its_shipments(api: Any, factory: Any, driver: Any) -> None:
+def test_order_shows_its_shipments(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """An order shipped in two shipments lists both in GET /orders/{id} `shipments`."""
     order = stocked_order(factory, [1, 1])
     ids = {
@@ -123,7 +130,9 @@ def test_order_shows_its_shipments(api: Any, factory: Any, driver: Any) -> None:
 
 
 @requirement("SHP-004")
-def test_list_filters_by_order_id(api: Any, factory: Any, driver: Any) -> None:
+def test_list_filters_by_order_id(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """Two shipped orders: GET /shipments?order_id=<first> returns the first's shipment and only
     shipments of that order (decision 19)."""
     orders = [stocked_order(factory, [1]) for _ in range(2)]
@@ -142,7 +151,9 @@ def test_list_filters_by_order_id(api: Any, factory: Any, driver: Any) -> None:
 
 
 @requirement("SHP-005")
-def test_get_shipment_returns_it(api: Any, factory: Any, driver: Any) -> None:
+def test_get_shipment_returns_it(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """GET /shipments/{id} returns the shipment the warehouse created, for its order."""
     order = stocked_order(factory, [1])
     shipped = driver.ship(order["id"])
@@ -154,7 +165,9 @@ def test_get_shipment_returns_it(api: Any, factory: Any, driver: Any) -> None:
 
 
 @requirement("SHP-006")
-def test_voided_shipment_stays_listed_as_voided(api: Any, factory: Any, driver: Any) -> None:
+def test_voided_shipment_stays_listed_as_voided(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """Ships then voids: polling from the shipment's original updated_at still lists it, with
     `voided: true` and status `voided` (decision 20: flag, never delete)."""
     order = stocked_order(factory, [1])
@@ -174,7 +187,7 @@ def test_voided_shipment_stays_listed_as_voided(api: Any, factory: Any, driver: 
 
 @requirement("SHP-007")
 def test_status_changes_bump_updated_at_and_reach_pollers(
-    api: Any, factory: Any, driver: Any
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
 ) -> None:
     """Advances a shipment to in_transit, then delivered, and voids another: each time a poll
     with the last seen updated_at as high-water mark serves the shipment again with the new
@@ -207,7 +220,9 @@ def test_status_changes_bump_updated_at_and_reach_pollers(
 
 
 @requirement("SHP-008")
-def test_shipment_links_back_to_its_order(api: Any, factory: Any, driver: Any) -> None:
+def test_shipment_links_back_to_its_order(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """The shipment carries its order's id and order_number and a shipped_at timestamp."""
     order = stocked_order(factory, [1])
     shipment = polled(api, order["id"], driver.ship(order["id"])["id"])
@@ -223,7 +238,9 @@ def test_shipment_links_back_to_its_order(api: Any, factory: Any, driver: Any) -
 
 
 @requirement("SHP-009")
-def test_shipment_lists_what_shipped(api: Any, factory: Any, driver: Any) -> None:
+def test_shipment_lists_what_shipped(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """Ships 2 of 3 units of one line: the shipment's items[] says exactly that sku x 2."""
     order = stocked_order(factory, [3])
     sku = order["items"][0]["sku"]
@@ -240,7 +257,9 @@ def test_shipment_lists_what_shipped(api: Any, factory: Any, driver: Any) -> Non
 
 
 @requirement("SHP-010")
-def test_shipment_carries_its_freight_cost(api: Any, factory: Any, driver: Any) -> None:
+def test_shipment_carries_its_freight_cost(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """The guide recommends `cost` (the ERP folds it into landed cost): after shipping, the
     shipment's cost is a Money object, not null."""
     order = stocked_order(factory, [1])
@@ -257,7 +276,7 @@ def line_quantities(order: dict[str, Any]) -> dict[str, Any]:
 
 
 @requirement("SHP-011")
-def test_unknown_shipment_is_404(api: Any, run_id: str) -> None:
+def test_unknown_shipment_is_404(api: ApiClient, run_id: str) -> None:
     """GET /shipments/{id} with an id that never existed is 404 `not_found` in the envelope."""
     resp = api.request("GET", f"/shipments/shp_never_{run_id}")
     body = resp.json if isinstance(resp.json, dict) else {}
@@ -269,7 +288,9 @@ def test_unknown_shipment_is_404(api: Any, run_id: str) -> None:
 
 
 @requirement("SHP-012")
-def test_lines_count_shipped_units(api: Any, factory: Any, driver: Any) -> None:
+def test_lines_count_shipped_units(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """An order of 3 + 1 units ships 2 of the first line: shipped_quantity reads 2 and 0; after
     the rest ships, 3 and 1."""
     order = stocked_order(factory, [3, 1])
@@ -289,7 +310,9 @@ def test_lines_count_shipped_units(api: Any, factory: Any, driver: Any) -> None:
 
 
 @requirement("SHP-013")
-def test_delivery_progress_is_visible(api: Any, factory: Any, driver: Any) -> None:
+def test_delivery_progress_is_visible(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """A shipment moves in_transit -> exception -> in_transit -> out_for_delivery -> delivered;
     after each step GET /shipments?order_id= serves that status."""
     order = stocked_order(factory, [1])
@@ -303,7 +326,9 @@ def test_delivery_progress_is_visible(api: Any, factory: Any, driver: Any) -> No
 
 
 @requirement("SHP-014")
-def test_voided_units_count_as_unshipped(api: Any, factory: Any, driver: Any) -> None:
+def test_voided_units_count_as_unshipped(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """An order of 2 units ships in full (shipped), then the shipment is voided: the line's
     shipped_quantity is back to 0 and the order no longer reads shipped."""
     order = stocked_order(factory, [2])
@@ -319,7 +344,9 @@ def test_voided_units_count_as_unshipped(api: Any, factory: Any, driver: Any) ->
 
 
 @requirement("SHP-015")
-def test_new_shipments_reach_pollers(api: Any, factory: Any, driver: Any) -> None:
+def test_new_shipments_reach_pollers(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """With the order's updated_at (taken before shipping) as T, GET /shipments?updated_since=T
     serves the new shipment with created_at, updated_at and shipped_at set."""
     order = stocked_order(factory, [1])

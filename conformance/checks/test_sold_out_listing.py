@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.catalogue import requirement
+from conformance.driver import WarehouseDriver
+from conformance.factories import TestData
+from conformance.http import ApiClient
 from conformance.listing import read_rows
 from conformance.scenarios import Stock
 
@@ -31,7 +34,9 @@ def entries_of(rows: list[dict[str, Any]], sku: str) -> dict[str, dict[str, Any]
 
 
 @requirement("INV-016")
-def test_a_sold_out_entry_stays_in_every_poll(api: Any, factory: Any, driver: Any) -> None:
+def test_a_sold_out_entry_stays_in_every_poll(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """2 on hand at the first warehouse (and 5 at a second, when there is one); an order of 2
     there, shipped: the unfiltered poll from the SKU's updated_at before the sale serves the SKU
     with the first warehouse's entry at on_hand 0 and available 0 (beside the second's 5), and

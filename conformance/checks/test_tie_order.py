@@ -11,11 +11,13 @@ every row apart) leaves the check skipped: only tied rows can show a tie-break.
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Any
 
 import pytest
 
 from conformance.catalogue import requirement
+from conformance.driver import WarehouseDriver
+from conformance.factories import TestData
+from conformance.http import ApiClient
 from conformance.listing import ids_ascending, read_rows
 from conformance.scenarios import Stock
 
@@ -24,7 +26,9 @@ SUFFIXES = ("a", "B", "c", "D")
 ATTEMPTS = 3
 
 
-def _tied_pairs(api: Any, factory: Any, driver: Any) -> list[tuple[str, str, str]]:
+def _tied_pairs(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> list[tuple[str, str, str]]:
     """Four new mixed-case SKUs, one order over all of them, then the inventory poll from before
     the order: the (updated_at, sku, next sku) of every two of them served one after the other
     with the same updated_at."""
@@ -45,7 +49,9 @@ def _tied_pairs(api: Any, factory: Any, driver: Any) -> list[tuple[str, str, str
 
 
 @requirement("PAG-005")
-def test_ties_are_broken_in_binary_order(api: Any, factory: Any, driver: Any) -> None:
+def test_ties_are_broken_in_binary_order(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """An order over SKUs ...-a, ...-B, ...-c, ...-D: wherever GET /inventory serves two of them
     with the same updated_at, the first sorts before the second by code point (B < D < a < c),
     not case-insensitively. Up to three tries; skipped when the server never ties them."""

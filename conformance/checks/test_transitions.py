@@ -12,18 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import fulfillment_spec
 import pytest
 
 from conformance.catalogue import requirement
+from conformance.config import Config
 from conformance.contract import operation
+from conformance.factories import TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.scenarios import body_of, error_code
 
 
 @pytest.fixture
-def sandbox_api(api: Any, conformance_config: Any) -> Any:
+def sandbox_api(api: ApiClient, conformance_config: Config) -> ApiClient:
     if str(conformance_config.driver_spec) not in ("", "sandbox"):
         pytest.skip("the run uses a vendor driver, not the /sandbox control endpoints")
     return api
@@ -78,7 +81,7 @@ def chosen_targets(operation_id: str) -> list[str]:
     return list(status.get("enum") or [])
 
 
-def post(api: Any, path: str, payload: Any = None) -> Any:
+def post(api: ApiClient, path: str, payload: Any = None) -> ApiResponse:
     return api.request("POST", path, json=payload)
 
 
@@ -88,10 +91,20 @@ def control_path(operation_id: str, resource_id: str) -> str:
     return template[:start] + resource_id + template[end + 1 :]
 
 
+class InEveryStatus(Protocol):
+    """Makes one resource per status and reads a resource's status back (orders, shipments)."""
+
+    api: ApiClient
+
+    def make(self, status: str, /) -> str: ...
+
+    def status(self, resource_id: str, /) -> Any: ...
+
+
 class OrdersInEveryStatus:
     """One order per status, made through the API and the control endpoints."""
 
-    def __init__(self, api: Any, factory: Any) -> None:
+    def __init__(self, api: ApiClient, factory: TestData) -> None:
         self.api, self.factory = api, factory
         self.warehouse = factory.warehouse_ids[0]
 
@@ -129,7 +142,7 @@ class OrdersInEveryStatus:
 class ShipmentsInEveryStatus:
     """One shipment per status: shipped, then advanced or voided."""
 
-    def __init__(self, api: Any, factory: Any) -> None:
+    def __init__(self, api: ApiClient, factory: TestData) -> None:
         self.api, self.factory = api, factory
 
     def make(self, status: str) -> str:
@@ -146,7 +159,7 @@ class ShipmentsInEveryStatus:
         return body_of(self.api.request("GET", f"/shipments/{shipment_id}")).get("status")
 
 
-def try_every_illegal_move(maker: Any, attempts: list[Attempt]) -> None:
+def try_every_illegal_move(maker: InEveryStatus, attempts: list[Attempt]) -> None:
     """Brings one resource into each status the attempts start from, then tries each: a 409
     with the table's code, and the resource still in its status. A status the API and the
     control endpoints do not reach is left out (reaching it is SBX-003's, SBX-007's or CAN-'s
@@ -155,9 +168,9 @@ def try_every_illegal_move(maker: Any, attempts: list[Attempt]) -> None:
     tried = 0
     for attempt in attempts:
         if attempt.status not in made:
-            resource_id = maker.make(attempt.status)
-            reached = maker.status(resource_id) == attempt.status
-            made[attempt.status] = resource_id if reached else None
+            made_id = maker.make(attempt.status)
+            reached = maker.status(made_id) == attempt.status
+            made[attempt.status] = made_id if reached else None
         resource_id = made[attempt.status]
         if resource_id is None:
             continue
@@ -184,7 +197,9 @@ def is_control(operation_id: str) -> bool:
 
 
 @requirement("SBX-004")
-def test_control_endpoints_refuse_every_illegal_order_move(sandbox_api: Any, factory: Any) -> None:
+def test_control_endpoints_refuse_every_illegal_order_move(
+    sandbox_api: ApiClient, factory: TestData
+) -> None:
     """Pick, hold and ship on an order in every status their rows of the `OrderStatus` table do
     not list (pick a partially shipped order, hold a shipped one, ship a cancelled one, ...):
     each 409 `invalid_transition`, and the order keeps its status."""
@@ -194,7 +209,7 @@ def test_control_endpoints_refuse_every_illegal_order_move(sandbox_api: Any, fac
 
 @requirement("SBX-004")
 def test_control_endpoints_refuse_every_illegal_shipment_move(
-    sandbox_api: Any, factory: Any
+    sandbox_api: ApiClient, factory: TestData
 ) -> None:
     """Advance to every target from every status, and void in every status, where the
     `ShipmentStatus` table lists no such move (backwards, to the same status, anything from

@@ -12,16 +12,21 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.catalogue import requirement
+from conformance.driver import WarehouseDriver
+from conformance.factories import TestData
+from conformance.http import ApiClient
 from conformance.listing import parse_ts
 from conformance.outcomes import not_exercised
 from conformance.scenarios import Stock
 
 
-def first_warehouse(factory: Any) -> str:
+def first_warehouse(factory: TestData) -> str:
     return str(factory.warehouse_ids[0])
 
 
-def set_aside(driver: Any, sku: str, warehouse_id: str, on_hand: int, unavailable: int) -> None:
+def set_aside(
+    driver: WarehouseDriver, sku: str, warehouse_id: str, on_hand: int, unavailable: int
+) -> None:
     """Count `on_hand` units, `unavailable` of them not sellable; not_exercised without the
     bucket (a vendor driver without the step, or a control that refuses the member)."""
     step = getattr(driver, "set_unavailable", None)
@@ -34,7 +39,7 @@ def set_aside(driver: Any, sku: str, warehouse_id: str, on_hand: int, unavailabl
         )
 
 
-def served_entry(api: Any, sku: str, warehouse_id: str) -> tuple[Stock, dict[str, Any]]:
+def served_entry(api: ApiClient, sku: str, warehouse_id: str) -> tuple[Stock, dict[str, Any]]:
     """The SKU's entry at the warehouse; not_exercised when it does not serve `unavailable`."""
     stock = Stock(api, sku)
     entry = stock.at(warehouse_id)
@@ -54,13 +59,15 @@ def expect(stock: Stock, entry: dict[str, Any], want: dict[str, int], after: str
     )
 
 
-def status_of(api: Any, order: dict[str, Any]) -> Any:
+def status_of(api: ApiClient, order: dict[str, Any]) -> Any:
     resp = api.request("GET", f"/orders/{order['id']}")
     return resp.json.get("status") if isinstance(resp.json, dict) else None
 
 
 @requirement("INV-014")
-def test_units_set_aside_leave_available_not_on_hand(api: Any, factory: Any, driver: Any) -> None:
+def test_units_set_aside_leave_available_not_on_hand(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """10 on hand; 3 of them set aside as unavailable: on_hand stays 10, available reads 7 and
     the SKU's updated_at moves. An order of 2: available 5 = 10 - 2 - 3. The 3 released: available
     8 = 10 - 2 - 0."""
@@ -87,7 +94,9 @@ def test_units_set_aside_leave_available_not_on_hand(api: Any, factory: Any, dri
 
 
 @requirement("INV-015")
-def test_units_set_aside_are_never_allocated(api: Any, factory: Any, driver: Any) -> None:
+def test_units_set_aside_are_never_allocated(
+    api: ApiClient, factory: TestData, driver: WarehouseDriver
+) -> None:
     """10 on hand, 3 set aside (7 sellable): an order of 8 is backordered (allocated at most 7)
     and a newer order of 1 too; releasing 1 of the 3 fills the older order first
     (it reads received, the newer one still backordered)."""

@@ -10,9 +10,10 @@ compared as an instant [PAG-019].
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from conformance.catalogue import requirement
+from conformance.factories import TestData
+from conformance.http import ApiClient
 from conformance.scenarios import body_of
 
 UTC_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z$")
@@ -33,7 +34,7 @@ def echoes(stamp: str) -> dict[str, str]:
 
 
 @requirement("PAG-019")
-def test_updated_since_selects_the_row_at_any_precision(api: Any, factory: Any) -> None:
+def test_updated_since_selects_the_row_at_any_precision(api: ApiClient, factory: TestData) -> None:
     """Creates an order, reads its updated_at from GET /orders?order_number=..., and sends it
     back as updated_since unchanged, padded to nine digits, truncated to one digit and to the
     whole second: each bound is at or before the row's instant, so each must select it."""

@@ -23,7 +23,7 @@ import hmac
 import itertools
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -31,11 +31,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.factories import TestData
+from conformance.config import Config
+from conformance.driver import WarehouseDriver
+from conformance.factories import ReferenceData, TestData
+from conformance.http import ApiClient, ApiResponse
 from conformance.listing import parse_ts, walk_list
 from conformance.outcomes import not_exercised
 from conformance.scenarios import error_code
 from conformance.signatures import verification_problem
+from conformance.validation import SpecValidator
 from conformance.webhook_receiver import (
     DELIVERY_DEADLINE,
     Delivery,
@@ -80,13 +84,13 @@ def unreachable_reason(base_url: str, public: str | None) -> str | None:
     )
 
 
-def delivery_timeout(config: Any) -> float:
+def delivery_timeout(config: Config) -> float:
     """--webhook-timeout, by default the spec's deadline for a first delivery attempt."""
     return float(config.webhook_timeout or DELIVERY_DEADLINE)
 
 
 @pytest.fixture(scope="session")
-def webhook_receiver(request: pytest.FixtureRequest, conformance_config: Any) -> WebhookReceiver:
+def webhook_receiver(request: pytest.FixtureRequest, conformance_config: Config) -> WebhookReceiver:
     """The kit's receiver on --webhook-listen (default: loopback, a free port), stopped when the
     session ends; subscriptions name --webhook-url when given.
 
@@ -144,13 +148,13 @@ class Hook:
     secret: str = field(repr=False)
 
 
-def error_fields(resp: Any) -> set[str]:
+def error_fields(resp: ApiResponse) -> set[str]:
     body = resp.json if isinstance(resp.json, dict) else {}
     entries = [body.get("error"), *(body.get("errors") or [])]
     return {str(e["field"]) for e in entries if isinstance(e, dict) and e.get("field")}
 
 
-def shown(resp: Any) -> str:
+def shown(resp: ApiResponse) -> str:
     """A response for a failure message, without its body (it may carry a secret)."""
     return f"{resp.method} {resp.path} -> {resp.status}"
 
@@ -158,11 +162,11 @@ def shown(resp: Any) -> str:
 class Hooks:
     """Creates subscriptions to the receiver and deletes them all at teardown."""
 
-    def __init__(self, api: Any, factory: TestData, receiver: WebhookReceiver) -> None:
+    def __init__(self, api: ApiClient, factory: TestData, receiver: WebhookReceiver) -> None:
         self.api, self.factory, self.receiver = api, factory, receiver
         self.created: list[Hook] = []
 
-    def post(self, body: dict[str, Any], key: str | None) -> Any:
+    def post(self, body: dict[str, Any], key: str | None) -> ApiResponse:
         headers = {"Idempotency-Key": key} if key is not None else {}
         resp = self.api.request("POST", "/webhooks", json=body, headers=headers)
         url = str(body.get("url"))
@@ -203,13 +207,13 @@ class Hooks:
 
 
 @pytest.fixture
-def hooks(api: Any, factory: TestData, webhook_receiver: WebhookReceiver) -> Iterator[Hooks]:
+def hooks(api: ApiClient, factory: TestData, webhook_receiver: WebhookReceiver) -> Iterator[Hooks]:
     manager = Hooks(api, factory, webhook_receiver)
     yield manager
     manager.delete_all()
 
 
-def listed_hooks(api: Any) -> list[dict[str, Any]]:
+def listed_hooks(api: ApiClient) -> list[dict[str, Any]]:
     walk = walk_list(api, "/webhooks", {}, limit=100, max_pages=20)
     assert walk.error is None, walk.error
     return [row for _, row in walk.rows()]
@@ -273,6 +277,14 @@ def timestamp_problem(delivery: Delivery) -> str | None:
     return None
 
 
+# Picks the deliveries a check waits for by their `data` (the resource).
+DataMatch = Callable[[dict[str, Any]], bool]
+
+
+def with_id(resource_id: str) -> DataMatch:
+    return lambda data: data.get("id") == resource_id
+
+
 def event_schema(spec: dict[str, Any], event_type: Any) -> str | None:
     """The component name of the spec's `webhooks:` schema for `event_type`."""
     entry: Any = (
@@ -285,7 +297,9 @@ def event_schema(spec: dict[str, Any], event_type: Any) -> str | None:
     return str(ref).rsplit("/", 1)[-1]
 
 
-def payload_problems(delivery: Delivery, spec: dict[str, Any], validator: Any) -> list[str]:
+def payload_problems(
+    delivery: Delivery, spec: dict[str, Any], validator: SpecValidator
+) -> list[str]:
     """How one delivery departs from {event_id, event_type, created_at, data: full resource}."""
     what = delivery.describe()
     if delivery.method != "POST":
@@ -320,7 +334,7 @@ def wait_event(
     receiver: WebhookReceiver,
     hook: Hook,
     event_type: str,
-    match: Any,
+    match: DataMatch,
     *,
     count: int = 1,
     timeout: float | None = None,
@@ -379,7 +393,10 @@ class Traffic:
 
 @pytest.fixture(scope="module")
 def traffic(
-    api: Any, driver: Any, reference_data: Any, webhook_receiver: WebhookReceiver
+    api: ApiClient,
+    driver: WarehouseDriver,
+    reference_data: ReferenceData,
+    webhook_receiver: WebhookReceiver,
 ) -> Iterator[Traffic]:
     """Subscribes two hooks, then ships one order and advances it to in_transit, ships and voids
     a second, cancels a third; waits (at most --webhook-timeout after the last change) for the
@@ -445,7 +462,7 @@ def require_deliveries(traffic: Traffic) -> list[tuple[Hook, Delivery]]:
 
 @requirement("WHK-001")
 def test_create_without_idempotency_key_is_400(
-    hooks: Hooks, api: Any, webhook_receiver: WebhookReceiver
+    hooks: Hooks, api: ApiClient, webhook_receiver: WebhookReceiver
 ) -> None:
     """POST /webhooks without Idempotency-Key: 400 idempotency_key_required, and GET /webhooks
     does not list the URL afterwards."""
@@ -490,7 +507,7 @@ def test_create_returns_the_subscription_and_its_secret(hooks: Hooks) -> None:
 
 
 @requirement("WHK-003")
-def test_secret_is_never_shown_again(hooks: Hooks, api: Any) -> None:
+def test_secret_is_never_shown_again(hooks: Hooks, api: ApiClient) -> None:
     """After createWebhook, neither GET /webhooks/{id} nor GET /webhooks (every page) carries a
     `secret` field or the secret's text anywhere in the raw response."""
     hook = hooks.create(["shipment.created"], "secret")
@@ -514,7 +531,11 @@ def test_secret_is_never_shown_again(hooks: Hooks, api: Any) -> None:
 
 @requirement("WHK-004")
 def test_deleted_subscription_is_gone_and_gets_nothing(
-    hooks: Hooks, api: Any, driver: Any, factory: TestData, webhook_receiver: WebhookReceiver
+    hooks: Hooks,
+    api: ApiClient,
+    driver: WarehouseDriver,
+    factory: TestData,
+    webhook_receiver: WebhookReceiver,
 ) -> None:
     """DELETE /webhooks/{id} answers 204; GET it is 404, GET /webhooks omits it; a shipment
     made afterwards reaches a second, live subscription but never the deleted one."""
@@ -553,7 +574,7 @@ def test_deleted_subscription_is_gone_and_gets_nothing(
     ],
 )
 def test_invalid_subscription_is_422(
-    hooks: Hooks, api: Any, label: str, body: dict[str, Any], field_name: str
+    hooks: Hooks, api: ApiClient, label: str, body: dict[str, Any], field_name: str
 ) -> None:
     """createWebhook with a bad url, an empty events list or an unknown event type: 422
     validation_failed naming the field."""
@@ -583,7 +604,7 @@ def test_each_subscription_gets_its_own_secret(hooks: Hooks) -> None:
 
 
 @requirement("WHK-022")
-def test_create_retry_returns_the_same_subscription(hooks: Hooks, api: Any) -> None:
+def test_create_retry_returns_the_same_subscription(hooks: Hooks, api: ApiClient) -> None:
     """The same Idempotency-Key and body twice: the same id (200 or 201), one subscription."""
     path = hooks.receiver.new_path("replay")
     url = hooks.receiver.url(path)
@@ -608,7 +629,7 @@ def test_create_retry_returns_the_same_subscription(hooks: Hooks, api: Any) -> N
 
 @requirement("WHK-006")
 def test_delivery_is_the_envelope_with_the_full_resource(
-    traffic: Traffic, spec: dict[str, Any], schema_validator: Any
+    traffic: Traffic, spec: dict[str, Any], schema_validator: SpecValidator
 ) -> None:
     """Every delivery of the scenario is a POST of {event_id, event_type, created_at, data} with
     data the full resource (with updated_at), valid against the spec's schema for its type."""
@@ -644,7 +665,9 @@ def test_signature_timestamp_is_fresh(traffic: Traffic) -> None:
 # -- which events fire ---------------------------------------------------------------------------
 
 
-def one_event(traffic: Traffic, event_type: str, rid: str, match: Any = None) -> list[Delivery]:
+def one_event(
+    traffic: Traffic, event_type: str, rid: str, match: DataMatch | None = None
+) -> list[Delivery]:
     got = [
         d
         for d in by_event(traffic.deliveries[traffic.main.path], event_type, rid)
@@ -729,7 +752,7 @@ def test_each_event_has_its_own_event_id(traffic: Traffic) -> None:
 
 
 @requirement("WHK-020")
-def test_delivered_resources_are_also_polled(traffic: Traffic, api: Any) -> None:
+def test_delivered_resources_are_also_polled(traffic: Traffic, api: ApiClient) -> None:
     """Each delivered shipment and order is served by GET /shipments (/orders) with
     updated_since = its data.updated_at, with an updated_at at least as new."""
     latest: dict[tuple[str, str], str] = {}
@@ -803,7 +826,9 @@ def test_first_delivery_attempt_is_within_the_deadline(traffic: Traffic) -> None
 # -- retries -------------------------------------------------------------------------------------
 
 
-def delivery_after(hooks: Hooks, hook: Hook, driver: Any, factory: TestData) -> Delivery:
+def delivery_after(
+    hooks: Hooks, hook: Hook, driver: WarehouseDriver, factory: TestData
+) -> Delivery:
     """Ships a new order and returns the first shipment.created delivery of it to `hook`."""
     receiver = hooks.receiver
     shipment = driver.ship(stocked_order(factory)["id"])
@@ -818,7 +843,7 @@ def delivery_after(hooks: Hooks, hook: Hook, driver: Any, factory: TestData) -> 
 
 
 def failed_then_retried(
-    hooks: Hooks, driver: Any, factory: TestData
+    hooks: Hooks, driver: WarehouseDriver, factory: TestData
 ) -> tuple[Hook, Delivery, Delivery]:
     """Subscribes, answers 500 to the first delivery of a new shipment and returns (hook, the
     failed attempt, the next delivery of that shipment); skips when no retry can be seen."""
@@ -832,9 +857,11 @@ def failed_then_retried(
     t, _ = signature_parts(failed.headers.get(SIGNATURE_HEADER))
     start = int(t) if t and t.isdigit() else int(failed.arrived)
     time.sleep(max(0.0, start + 2.05 - time.time()))
-    can_trigger = hasattr(driver, "retry_webhook_deliveries")
-    if can_trigger:
-        driver.retry_webhook_deliveries()
+    # An optional driver step (not in WarehouseDriver): a vendor driver may lack it.
+    retry: Callable[[], object] | None = getattr(driver, "retry_webhook_deliveries", None)
+    can_trigger = retry is not None
+    if retry is not None:
+        retry()
     # Untriggered, the retry is due on the schedule's first step: then the usual wait applies.
     wait = receiver.timeout if can_trigger else FIRST_RETRY_DELAY + receiver.timeout
     later = receiver.wait_for(
@@ -856,7 +883,7 @@ def failed_then_retried(
 
 @requirement("WHK-010")
 def test_failed_delivery_is_retried_with_the_same_event_id(
-    hooks: Hooks, driver: Any, factory: TestData
+    hooks: Hooks, driver: WarehouseDriver, factory: TestData
 ) -> None:
     """The receiver answers 500 to a shipment.created delivery: the server delivers that
     shipment's event again, with the same event_id."""
@@ -869,7 +896,7 @@ def test_failed_delivery_is_retried_with_the_same_event_id(
 
 @requirement("WHK-011")
 def test_retry_is_signed_again_with_a_fresh_timestamp(
-    hooks: Hooks, driver: Any, factory: TestData
+    hooks: Hooks, driver: WarehouseDriver, factory: TestData
 ) -> None:
     """The retry (sent at least 2 s after the failed attempt's t) carries a later t, within
     300 s of its arrival, and a v1 that verifies over its raw bytes."""
@@ -889,7 +916,7 @@ def test_retry_is_signed_again_with_a_fresh_timestamp(
 
 @requirement("WHK-016")
 def test_inventory_updated_when_sent_is_well_formed(
-    hooks: Hooks, factory: TestData, spec: dict[str, Any], schema_validator: Any
+    hooks: Hooks, factory: TestData, spec: dict[str, Any], schema_validator: SpecValidator
 ) -> None:
     """A subscriber to inventory.updated gets, if the server sends it at all, a valid, signed
     delivery with the full inventory item (stock is set for a new SKU to cause one)."""
@@ -912,12 +939,12 @@ def test_inventory_updated_when_sent_is_well_formed(
 @requirement("WHK-017")
 def test_advanced_flow_events_fire_for_claimed_profiles(
     hooks: Hooks,
-    api: Any,
-    driver: Any,
+    api: ApiClient,
+    driver: WarehouseDriver,
     factory: TestData,
-    conformance_config: Any,
+    conformance_config: Config,
     spec: dict[str, Any],
-    schema_validator: Any,
+    schema_validator: SpecValidator,
 ) -> None:
     """For each claimed profile among inbound, adjustments and returns: receiving an ASN,
     recording an adjustment and receiving a return deliver inbound.received,
@@ -960,7 +987,7 @@ def test_advanced_flow_events_fire_for_claimed_profiles(
         )
         expected.append(("return.received", str(returned.get("id"))))
     for event_type, rid in expected:
-        got = wait_event(hooks.receiver, hook, event_type, lambda d, r=rid: d.get("id") == r)
+        got = wait_event(hooks.receiver, hook, event_type, with_id(rid))
         if not got:
             missing_delivery(
                 hooks.receiver.timeout,
@@ -979,13 +1006,13 @@ ROTATION_OVERLAP = 24 * 3600
 CLOCK_SKEW = TOLERANCE
 
 
-def rotate(api: Any, hook: Hook) -> tuple[Any, dict[str, Any]]:
+def rotate(api: ApiClient, hook: Hook) -> tuple[Any, dict[str, Any]]:
     """POST /webhooks/{id}/rotate-secret; (the response, its body as a dict)."""
     resp = api.request("POST", f"/webhooks/{hook.id}/rotate-secret")
     return resp, (resp.json if isinstance(resp.json, dict) else {})
 
 
-def rotated(api: Any, hook: Hook) -> str:
+def rotated(api: ApiClient, hook: Hook) -> str:
     """Rotates `hook`'s secret and returns the new one (asserting only that one came back)."""
     resp, body = rotate(api, hook)
     secret = body.get("secret")
@@ -1004,7 +1031,7 @@ def rejection(delivery: Delivery, secret: str) -> str | None:
 
 
 @requirement("WHK-025")
-def test_rotating_a_secret_answers_a_new_secret_once(hooks: Hooks, api: Any) -> None:
+def test_rotating_a_secret_answers_a_new_secret_once(hooks: Hooks, api: ApiClient) -> None:
     """POST /webhooks/{id}/rotate-secret answers 200 with the subscription, a new `whsec_`
     secret and `previous_secret_expires_at` at least 24 h later; GET /webhooks/{id} and every
     page of GET /webhooks never show the new secret; an unknown subscription gets 404."""
@@ -1042,7 +1069,7 @@ def test_rotating_a_secret_answers_a_new_secret_once(hooks: Hooks, api: Any) -> 
 
 @requirement("WHK-023")
 def test_during_the_overlap_deliveries_verify_with_either_secret(
-    hooks: Hooks, api: Any, driver: Any, factory: TestData
+    hooks: Hooks, api: ApiClient, driver: WarehouseDriver, factory: TestData
 ) -> None:
     """After a rotation, a delivery carries several v1 values: a Stripe-style receiver (any one
     v1 may match, t within 300 s) accepts it holding the new secret, and also holding the old
@@ -1062,7 +1089,7 @@ def test_during_the_overlap_deliveries_verify_with_either_secret(
 
 @requirement("WHK-026")
 def test_after_the_overlap_only_the_new_secret_signs(
-    hooks: Hooks, api: Any, driver: Any, factory: TestData
+    hooks: Hooks, api: ApiClient, driver: WarehouseDriver, factory: TestData
 ) -> None:
     """After a rotation whose overlap window the driver ends at once, a delivery verifies with
     the new secret and no v1 verifies with the previous one."""
@@ -1090,7 +1117,7 @@ def test_after_the_overlap_only_the_new_secret_signs(
 DISABLE_GRACE = 10.0  # seconds the kit waits for `disabled` after the driver ended the window
 
 
-def disabled_hook(hooks: Hooks, api: Any, driver: Any, factory: TestData) -> Hook:
+def disabled_hook(hooks: Hooks, api: ApiClient, driver: WarehouseDriver, factory: TestData) -> Hook:
     """A subscription whose receiver answers 500 to everything, a delivery that failed, and its
     retry window ended by the driver; not exercised without that driver step."""
     if not hasattr(driver, "exhaust_webhook_retries"):
@@ -1126,7 +1153,7 @@ def disabled_problems(row: dict[str, Any], where: str) -> list[str]:
 
 @requirement("WHK-027")
 def test_exhausted_retries_disable_the_subscription(
-    hooks: Hooks, api: Any, driver: Any, factory: TestData
+    hooks: Hooks, api: ApiClient, driver: WarehouseDriver, factory: TestData
 ) -> None:
     """Every delivery answered 500 and the retry window ended (driver): GET /webhooks/{id} and
     GET /webhooks show `status: disabled` with disabled_at and disabled_reason, and a shipment
@@ -1151,7 +1178,7 @@ def test_exhausted_retries_disable_the_subscription(
 
 @requirement("WHK-028")
 def test_patch_active_reenables_a_disabled_subscription(
-    hooks: Hooks, api: Any, driver: Any, factory: TestData
+    hooks: Hooks, api: ApiClient, driver: WarehouseDriver, factory: TestData
 ) -> None:
     """PATCH /webhooks/{id} {"status": "active"} on the disabled subscription answers 200 with
     `status: active` and no disabled_at or disabled_reason, GET agrees, and the next shipment's
@@ -1187,13 +1214,15 @@ def since_before(resource: dict[str, Any]) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start))
 
 
-def logged_events(api: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+def logged_events(api: ApiClient, params: dict[str, Any]) -> list[dict[str, Any]]:
     walk = walk_list(api, "/events", params, limit=100, max_pages=50)
     assert walk.error is None, walk.error
     return [row for _, row in walk.rows()]
 
 
-def first_delivery(hooks: Hooks, hook: Hook, event_type: str, match: Any, what: str) -> Delivery:
+def first_delivery(
+    hooks: Hooks, hook: Hook, event_type: str, match: DataMatch, what: str
+) -> Delivery:
     receiver = hooks.receiver
     got = wait_event(receiver, hook, event_type, match)
     if not got:
@@ -1205,7 +1234,7 @@ def first_delivery(hooks: Hooks, hook: Hook, event_type: str, match: Any, what: 
     return got[0]
 
 
-def held_order(hooks: Hooks, driver: Any, factory: TestData, hook: Hook) -> Delivery:
+def held_order(hooks: Hooks, driver: WarehouseDriver, factory: TestData, hook: Hook) -> Delivery:
     """A new order put on hold; its order.updated delivery (status on_hold) to `hook`."""
     order = stocked_order(factory)
     driver.hold(order["id"])
@@ -1236,7 +1265,11 @@ def order_problems(rows: list[dict[str, Any]], since: str, event_type: str) -> l
 
 @requirement("WHK-029")
 def test_event_log_lists_every_event_as_delivered(
-    hooks: Hooks, api: Any, factory: TestData, spec: dict[str, Any], schema_validator: Any
+    hooks: Hooks,
+    api: ApiClient,
+    factory: TestData,
+    spec: dict[str, Any],
+    schema_validator: SpecValidator,
 ) -> None:
     """A subscription to order.cancelled only; an order is cancelled. GET /events?type=
     order.cancelled lists the delivered event with the same envelope; GET /events?type=
@@ -1295,7 +1328,7 @@ def test_event_log_lists_every_event_as_delivered(
 
 @requirement("WHK-030")
 def test_redelivery_carries_the_same_event_id_signed_afresh(
-    hooks: Hooks, api: Any, driver: Any, factory: TestData
+    hooks: Hooks, api: ApiClient, driver: WarehouseDriver, factory: TestData
 ) -> None:
     """Two subscriptions to order.updated get an order's hold. POST /events/{id}/redeliver naming
     the first answers 202 with that one subscription and delivers the event to it alone, same
@@ -1356,7 +1389,7 @@ def test_redelivery_carries_the_same_event_id_signed_afresh(
 
 @requirement("WHK-031")
 def test_redelivering_unknown_things_is_404(
-    hooks: Hooks, api: Any, driver: Any, factory: TestData
+    hooks: Hooks, api: ApiClient, driver: WarehouseDriver, factory: TestData
 ) -> None:
     """POST /events/{id}/redeliver answers 404 in the error envelope for an event id that does
     not exist, and for a webhook_id that does not exist (of an event that does)."""
@@ -1367,7 +1400,7 @@ def test_redelivering_unknown_things_is_404(
         (f"/events/evt_kit_no_such_event_{factory.run_id}/redeliver", None),
         (f"/events/{event_id}/redeliver", {"webhook_id": f"whk_kit_no_such_{factory.run_id}"}),
     ):
-        resp = api.request("POST", path, **({} if body is None else {"json": body}))
+        resp = api.request("POST", path, json=body)  # None: no body
         if resp.status != 404 or error_code(resp) is None:
             problems.append(f"{path} {body or ''}: {resp.describe()}")
     assert not problems, f"expected 404 in the error envelope, got {problems}"
@@ -1387,11 +1420,11 @@ def order_update(hooks: Hooks, hook: Hook, rid: str, key: str, value: Any, what:
 @requirement("WHK-032")
 def test_order_updated_fires_on_every_change_with_the_full_order(
     hooks: Hooks,
-    api: Any,
-    driver: Any,
+    api: ApiClient,
+    driver: WarehouseDriver,
     factory: TestData,
     spec: dict[str, Any],
-    schema_validator: Any,
+    schema_validator: SpecValidator,
 ) -> None:
     """A subscription to order.updated sees an amend (the new packing_note), a hold and a cancel
     of one order, each with the full order valid against the spec's OrderUpdatedEvent."""

@@ -32,8 +32,11 @@ from hypothesis.stateful import (
     rule,
 )
 
+from conformance.driver import WarehouseDriver
+from conformance.errors import CheckFailure
 from conformance.evidence import describe_exchange, mask_body
-from conformance.http import ApiResponse, ScopeMissing
+from conformance.factories import TestData
+from conformance.http import ApiClient, ApiResponse, HttpSession, ScopeMissing
 from conformance.listing import parse_ts
 from conformance.model.operations import Expected, Model
 from conformance.model.stock_events import stock_event_rules
@@ -70,7 +73,7 @@ QUANTITIES = st.lists(st.integers(0, 3), min_size=2, max_size=2)
 AFTER_HOLD = ("pick", "cancel", "stay")
 
 
-class ModelMismatch(AssertionError):
+class ModelMismatch(CheckFailure):
     """The target disagrees with the model on what `requirement` pins."""
 
     def __init__(self, requirement: str, message: str, evidence: list[dict[str, Any]]) -> None:
@@ -84,10 +87,10 @@ class Target:
     """What the machine drives: the kit's API client, its driver, its test data, and the HTTP
     session whose listeners see every exchange."""
 
-    api: Any
-    driver: Any
-    factory: Any
-    session: Any
+    api: ApiClient
+    driver: WarehouseDriver
+    factory: TestData
+    session: HttpSession
     # The profiles the run claims: the stock-event rules (stock_events.py) need theirs.
     profiles: tuple[str, ...] = ()
 

@@ -11,10 +11,13 @@ only when restocked (RET-008); a rise fills waiting backorders oldest first (INV
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
+
+if TYPE_CHECKING:  # machine.py imports this module
+    from conformance.model.machine import ModelRun, Target
 
 __all__ = ["stock_event_rules"]
 
@@ -23,7 +26,7 @@ DELTAS = st.integers(-2, 4)
 GRADES = st.sampled_from((("resellable", True), ("damaged", False), ("defective", False)))
 
 
-def stock_event_rules(target: Any, run: Any) -> type:
+def stock_event_rules(target: Target, run: ModelRun) -> type:
     """A mixin of rules bound to this run's target (`target.profiles` says which to offer)."""
     claimed = set(getattr(target, "profiles", ()) or ())
 

@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TextIO
 
+from conformance.outcomes import CheckOutcome
+
 __all__ = ["Progress"]
 
 WIDTH = 100
@@ -64,7 +66,7 @@ class Progress:
         self.done = {area: Counter() for area in totals}
         self.started = self.last_event = self.clock()
 
-    def advance(self, area: str, outcome: str) -> None:
+    def advance(self, area: str, outcome: CheckOutcome) -> None:
         now = self.clock()
         if area not in self.area_started:
             # An area's time starts when the previous check ended, so its first check counts.

@@ -7,8 +7,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+import pytest
+
 import conformance.checks
-from conformance.catalogue import MARKER, CatalogueError, catalogue
+from conformance.catalogue import LEVELS, MARKER, CatalogueError, Requirement, catalogue
 
 MODULES = sorted(
     name
@@ -40,3 +42,14 @@ def test_checks_cite_only_testable_requirements() -> None:
                     cited.update({rid: f"{name}.{attribute}" for rid in mark.args})
     untestable = {rid: where for rid, where in cited.items() if not catalogue()[rid].testable}
     assert not untestable, f"expected checks only for testable requirements, got {untestable}"
+
+
+def test_every_catalogue_level_is_an_rfc_2119_word() -> None:
+    assert {entry.level for entry in catalogue().values()} <= set(LEVELS)
+
+
+def test_a_misspelt_level_is_refused_not_judged_as_a_should() -> None:
+    entry = {"id": "X-001", "level": "should", "profile": "core", "title": "t"}
+    assert Requirement.from_entry(entry).level == "SHOULD"  # the catalogue's case is not kept
+    with pytest.raises(CatalogueError, match=r"'X-002' has level 'SHOUD', not one of MUST"):
+        Requirement.from_entry({**entry, "id": "X-002", "level": "SHOUD"})
