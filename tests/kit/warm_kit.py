@@ -5,9 +5,11 @@ the kit's own modules before it checks anything; the suite starts some 160 of th
 multiprocessing fork server imports them once (per pytest worker) and each run is a fork of it:
 a process of its own (own environment, working directory, stdout and stderr files, exit code),
 running `conformance.cli.main` exactly as `python -m conformance` does, only without the imports.
-The check modules are not preloaded: pytest imports (and assertion-rewrites) them in each run,
-as in a subprocess. Tests about the command itself (tests/kit/test_framework_cli.py,
-test_repeatable_runs.py, test_hermetic_run.py) keep the real subprocess (harness.run_cli).
+The check modules are preloaded too, by pytest's own collection in the fork server
+(tests/kit/warm_checks.py: imported and assertion-rewritten once, not in each run);
+WARM_KIT_CHECKS=0 leaves them to each run, as in a subprocess (to compare the two). Tests about
+the command itself (tests/kit/test_framework_cli.py, test_repeatable_runs.py,
+test_hermetic_run.py) keep the real subprocess (harness.run_cli).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from collections.abc import Mapping, Sequence
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
-# What `python -m conformance run` imports before it checks anything, but never a check module
-# (pytest must import those itself, to rewrite their assertions) nor the sandbox.
+# What `python -m conformance run` imports before it checks anything (never the sandbox), then
+# the check modules through pytest's collection, which rewrites their assertions.
 PRELOAD = [
     "pytest",
     "_pytest.assertion.rewrite",
@@ -43,6 +45,8 @@ PRELOAD = [
     "conformance.reports.html_report",
     "conformance.webhook_receiver",
 ]
+if os.environ.get("WARM_KIT_CHECKS", "1") != "0":
+    PRELOAD.append("tests.kit.warm_checks")
 
 _lock = threading.Lock()
 _context: ForkServerContext | None = None
