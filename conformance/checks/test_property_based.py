@@ -48,6 +48,7 @@ def settings_from(config: Any) -> PropertySettings:
         timeout=min(float(config.timeout), 30.0),
         max_rps=config.max_rps,
         include_sandbox=str(config.driver_spec) == "sandbox",
+        run_id=config.run_id,
     )
 
 
