@@ -4,8 +4,8 @@ checks (scripts/mutation_workdir.py), and a gallery's hits must reach every test
 
 from __future__ import annotations
 
-import importlib.util
 import re
+import runpy
 import sys
 import tomllib
 from pathlib import Path
@@ -18,14 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKS = sorted((ROOT / "conformance" / "checks").glob("test_*.py"))
 
 
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "mutation_workdir", ROOT / "scripts" / "mutation_workdir.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _script() -> dict[str, Any]:
+    """scripts/mutation_workdir.py's functions, by name."""
+    return runpy.run_path(str(ROOT / "scripts" / "mutation_workdir.py"))
 
 
 def _marks(source: str, path: Path) -> dict[str, list[tuple[str, str]]]:
@@ -53,7 +48,7 @@ def test_unwrapped_check_modules_define_the_same_checks_with_the_same_marks() ->
     unwrapped_any = False
     for path in CHECKS:
         source = path.read_text(encoding="utf-8")
-        unwrapped = script.unwrap_markers(source)
+        unwrapped = script["unwrap_markers"](source)
         unwrapped_any |= unwrapped != source
         assert _marks(unwrapped, path) == _marks(source, path), path.name
     assert unwrapped_any, "expected the marker decorators rewritten somewhere"
@@ -69,7 +64,7 @@ def test_only_marker_decorators_move() -> None:
         '@pytest.mark.parametrize("n", [1, 2])\n'
         "def test_x(order, n):\n    assert order\n"
     )
-    unwrapped = _script().unwrap_markers(source)
+    unwrapped = _script()["unwrap_markers"](source)
     assert "@pytest.fixture\ndef order" in unwrapped
     assert unwrapped.endswith(
         '    assert order\ntest_x = pytest.mark.parametrize("n", [1, 2])(test_x)\n'
@@ -79,7 +74,7 @@ def test_only_marker_decorators_move() -> None:
 
 def test_the_work_directory_mutmut_table_is_the_checks_one() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    swapped = tomllib.loads(_script().swap_tables(pyproject))["tool"]
+    swapped = tomllib.loads(_script()["swap_tables"](pyproject))["tool"]
     original = tomllib.loads(pyproject)["tool"]
     assert swapped["mutmut"] == original["mutmut-checks"]
     assert swapped["mutmut-kit"] == original["mutmut"]
