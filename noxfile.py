@@ -1,7 +1,7 @@
 """Every job the project runs, one session each; dependencies come from pyproject.toml.
 
 `nox -l` lists them. CI (`.ci/run`) runs `lint`, `typecheck`, `tests` and `demo`; the others are for
-people (`docs`) or too slow for every commit (`slow`, `bench`, `mutation`).
+people (`docs`) or too slow for every commit (`slow`, `bench`, `mutation`, `mutation_checks`).
 """
 
 from __future__ import annotations
@@ -125,11 +125,38 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def mutation(session: nox.Session) -> None:
-    """Mutmut over the kit's check code, killed by the broken-server tests (slow: not in CI)."""
+    """Mutmut over the kit's judgement code, killed by its unit tests (slow: not in CI)."""
     _install(session)
     session.install("mutmut")
-    # mutmut maps mutants to the tests that run them in-process; the broken-server tests run the
-    # kit in a subprocess, so pyproject's [tool.mutmut] limits it to what in-process tests reach.
+    # mutmut maps mutants to the tests that run them in-process: pyproject's [tool.mutmut] is the
+    # code those reach. The scenario checks are `mutation_checks` (galleries run in-process).
     env = {"PYTHONHASHSEED": "0", "CI": os.environ.get("CI", "")}
     session.run("mutmut", "run", env=env)
+    session.run("mutmut", "results", env=env)
+
+
+# mutation_checks builds on mutmut's internals (its mutant names, its state): one version.
+MUTMUT = "mutmut==3.8.1"
+MUTATION_CHECKS_DIR = ROOT / "build" / "mutation-checks"
+
+
+@nox.session(python=PYTHON)
+def mutation_checks(session: nox.Session) -> None:
+    """Mutmut over the scenario checks, killed by the broken-server galleries run in-process
+    (hours for every mutant: overnight, not in CI). `-- --sample N [--seed S]`: a seeded random
+    sample of N mutants instead; other arguments go to `mutmut run` (mutant names or globs)."""
+    _install(session)
+    session.install(MUTMUT)
+    args = list(session.posargs)
+    workdir = str(MUTATION_CHECKS_DIR)
+    if "--sample" in args:
+        # scripts/mutation_workdir.py prepares the work directory and prints the sample.
+        out = session.run("python", "scripts/mutation_workdir.py", workdir, *args, silent=True)
+        args = str(out).split()
+    else:
+        session.run("python", "scripts/mutation_workdir.py", workdir)
+    # The galleries' kit runs in this process (tests/kit/inprocess.py), where mutmut sees them.
+    env = {"PYTHONHASHSEED": "0", "KIT_RUNNER": "inprocess", "CI": os.environ.get("CI", "")}
+    session.chdir(workdir)
+    session.run("mutmut", "run", *args, env=env)
     session.run("mutmut", "results", env=env)

@@ -3,8 +3,9 @@
 `run` is a contract for CI scripts: exit 0 when no MUST requirement of a claimed profile
 failed or was skipped, 1 when one did, 2 for a usage or configuration error, said in one sentence
 on stderr and never as a traceback. The preflight catches the common mistakes (a bad URL, an
-unreachable host, a refused token, a URL that is not the API) before any check runs. Tokens reach
-the pytest run through `CONFORMANCE_*` environment variables, never its argv. `demo` starts the
+unreachable host, a refused token, a URL that is not the API) before any check runs. The pytest
+run gets the configuration as an object (`plugin.GivenSettings`), never through its argv or the
+environment: no token in `os.environ`, so none in a subprocess the run starts. `demo` starts the
 bundled sandbox as a subprocess (the kit never imports it) and runs every profile against it.
 """
 
@@ -31,11 +32,11 @@ import pytest
 
 from conformance import __version__, contract, redaction
 from conformance.client import command as client_command
-from conformance.config import OPTIONS, Config, ConfigError
+from conformance.config import ENV_PREFIX, OPTIONS, Config, ConfigError
 from conformance.driver import load_driver
 from conformance.errors import KitError
 from conformance.outcomes import exit_code
-from conformance.plugin import fold
+from conformance.plugin import GivenSettings, fold
 
 __all__ = ["main", "preflight", "run_checks"]
 
@@ -219,12 +220,9 @@ class _ResultSink:
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in values}
-    # A CONFORMANCE_* variable of the caller must not leak into a run configured by options.
-    stale = {
-        name: os.environ.pop(name)
-        for name in list(os.environ)
-        if name.startswith("CONFORMANCE_") and name not in values
-    }
+    # The caller's CONFORMANCE_* variables (its token too) are out of the run: the settings come
+    # as an object, and a subprocess of the run (the stateful phase) must not inherit them.
+    stale = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith(ENV_PREFIX)}
     os.environ.update(values)
     try:
         yield
@@ -275,14 +273,15 @@ def run_checks(
         args += ["-p", "conformance.plugin", *extra_args]
         sink = _ResultSink(own_output=not config.verbose)
         # Nor the caller's PYTEST_ADDOPTS or PYTEST_PLUGINS (a CI job's "-x" or "--co" would
-        # silently shorten the run).
+        # silently shorten the run). pytest reads these from os.environ only, so they are set
+        # there for the run; our own settings are not (GivenSettings).
         hermetic = {
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
             "PYTEST_ADDOPTS": "",
             "PYTEST_PLUGINS": "",
         }
-        with _environment({**config.to_env(), **hermetic}):
-            code = pytest.main(args, plugins=[sink])
+        with _environment(hermetic):
+            code = pytest.main(args, plugins=[GivenSettings(config), sink])
     for line in sink.closing:
         print(line)
     if junitxml and sink.report is not None:

@@ -1,7 +1,8 @@
 """The run's settings, read once from command-line options or `CONFORMANCE_*` variables.
 
-The CLI and a plain pytest run share this: the CLI passes tokens to its pytest run through the
-environment (never argv, so they never show in a process list or a pytest header), and the
+The CLI and a plain pytest run share this: the CLI hands its `Config` to its pytest run as an
+object (`plugin.GivenSettings`: tokens never in argv, where a process list or a pytest header
+shows them, nor in the environment, which every subprocess inherits); a plain pytest run's
 plugin reads options first, then the environment. Everything a check needs to know about the run
 is here, so a run can be reproduced from the report header (seed, run id, kit version).
 """

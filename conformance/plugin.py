@@ -21,14 +21,14 @@ import pytest
 
 from conformance import __version__, redaction
 from conformance.catalogue import MARKER, PROFILES, CatalogueError, catalogue, profile_of
-from conformance.cleanup import RUN_ID_ENV, Cleanup, created_webhook_ids, sweep_webhooks
+from conformance.cleanup import Cleanup, created_webhook_ids, sweep_webhooks
 from conformance.config import FLAGS, OPTIONS, REPEATABLE, Config, ConfigError, env_name
 from conformance.evidence import describe_exchange, pick_exchanges
 from conformance.fixtures import EVIDENCE, NOTE
 from conformance.http import ApiResponse, HttpSession
 from conformance.outcomes import Aggregate, CheckOutcome, CheckResult, NotExercised, aggregate
 
-__all__ = ["RESULT_KEY", "SESSION_KEY", "ConformanceRun", "utc_now"]
+__all__ = ["RESULT_KEY", "SESSION_KEY", "ConformanceRun", "GivenSettings", "utc_now"]
 
 SESSION_KEY = pytest.StashKey["ConformanceRun"]()
 RESULT_KEY = pytest.StashKey[dict[str, Any]]()
@@ -74,8 +74,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(flag, dest=_dest(name), default=None, help=help_text)
 
 
+class GivenSettings:
+    """A run's settings handed to the plugin as an object: `pytest.main(args,
+    plugins=[GivenSettings(config)])`, the CLI's way. They win over `--conformance-*` options and
+    `CONFORMANCE_*` variables, which then stay for people who run pytest with the plugin."""
+
+    def __init__(self, settings: Config) -> None:
+        self.settings = settings
+
+
+def _given(config: pytest.Config) -> Config | None:
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, GivenSettings):
+            return plugin.settings
+    return None
+
+
 def _wanted(config: pytest.Config) -> bool:
-    return bool(config.getoption(_dest("base-url"), None) or os.environ.get(env_name("base-url")))
+    return bool(
+        _given(config)
+        or config.getoption(_dest("base-url"), None)
+        or os.environ.get(env_name("base-url"))
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,10 +104,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not _wanted(config):
         return
-    try:
-        settings = Config.from_sources(lambda name: config.getoption(_dest(name), None))
-    except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    settings = _given(config)
+    if settings is None:
+        try:
+            settings = Config.from_sources(lambda name: config.getoption(_dest(name), None))
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
     run = ConformanceRun(settings)
     config.stash[SESSION_KEY] = run
     config.pluginmanager.register(run, "conformance_run")
@@ -178,8 +200,6 @@ class ConformanceRun:
             "model_based": {"ran": False, "seed": config.seed, "steps": 0},
         }
         self._own: list[ApiResponse] = []
-        # The property-based phase runs partly in a subprocess: it tags what it creates with this.
-        os.environ[RUN_ID_ENV] = config.run_id
 
     @property
     def requests_made(self) -> int:

@@ -49,6 +49,7 @@ def settings_from(config: Config) -> PropertySettings:
         timeout=min(float(config.timeout), 30.0),
         max_rps=config.max_rps,
         include_sandbox=str(config.driver_spec) == "sandbox",
+        run_id=config.run_id,
     )
 
 

@@ -81,6 +81,7 @@ __all__ = [
     "request_count",
     "send_patiently",
     "set_max_rps",
+    "set_run_id",
 ]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -111,6 +112,17 @@ def set_max_rps(max_rps: float | None) -> None:
     """Cap generated requests at `max_rps` per second, evenly spaced (None: no cap)."""
     global _max_rps
     _max_rps = max_rps if max_rps and max_rps > 0 else None
+
+
+# The kit run's id for the sink URLs of generated subscriptions: set in process by the runner;
+# a CLI subprocess reads cleanup.RUN_ID_ENV (sink_url's fallback).
+_run_id: str | None = None
+
+
+def set_run_id(run_id: str | None) -> None:
+    """Tag generated webhook subscriptions with `run_id`, so the run's cleanup deletes them."""
+    global _run_id
+    _run_id = run_id
 
 
 def _current_max_rps() -> float | None:
@@ -254,7 +266,7 @@ def _harmless_webhook_url(case: Case) -> None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return  # not a deliverable URL (a negative case): the server must reject it anyway.
     # Tagged with the run id, so the kit deletes it at the end of the run (conformance.cleanup).
-    case.body["url"] = sink_url(case.id)
+    case.body["url"] = sink_url(case.id, _run_id)
 
 
 def _drop_random_cursor(case: Case) -> None:

@@ -43,6 +43,7 @@ from fulfillment_spec import OPENAPI_PATH
 from schemathesis.engine import events, from_schema
 
 from conformance import contract, redaction
+from conformance.cleanup import RUN_ID_ENV
 from conformance.evidence import evidence_item, mask_body
 from conformance.property import hooks
 from conformance.property.mapping import CHECK_REQUIREMENTS, requirements_for
@@ -84,6 +85,8 @@ class PropertySettings:
     stateful_max_examples: int = 20
     # Restrict to these operationIds (the kit's own tests use it to stay fast); None = all.
     operations: tuple[str, ...] | None = None
+    # The kit run's id, which tags the webhook subscriptions generated cases create (cleanup).
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -301,6 +304,7 @@ def run_unit_phases(settings: PropertySettings) -> PropertyRun:
     before = hooks.request_count()
     refusals_before = hooks.refusal_stats()
     hooks.set_max_rps(settings.max_rps)
+    hooks.set_run_id(settings.run_id)
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             seen_operations.setdefault(event.recorder.label, None)
@@ -461,6 +465,8 @@ def run_stateful_phase(settings: PropertySettings, workdir: Path | None = None) 
         }
         if settings.max_rps:
             env[hooks.MAX_RPS_ENV] = str(settings.max_rps)
+        if settings.run_id:
+            env[RUN_ID_ENV] = settings.run_id
         started = time.monotonic()
         try:
             completed = subprocess.run(

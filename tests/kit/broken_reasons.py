@@ -77,3 +77,17 @@ class HoldWithoutReason(ResourceRewrite):
 
     def fix(self, order: dict[str, Any]) -> dict[str, Any]:
         return {**order, "hold": None} if "hold" in order else order
+
+
+class CancellationOmitsNullMembers(ResourceRewrite):
+    """A cancellation leaves out its members that are null (a cancel without a reason or a
+    message) instead of giving them as `null`: the contract requires all three."""
+
+    kind = "order"
+
+    def fix(self, order: dict[str, Any]) -> dict[str, Any]:
+        cancellation = order.get("cancellation")
+        if not isinstance(cancellation, dict):
+            return order
+        given = {key: value for key, value in cancellation.items() if value is not None}
+        return {**order, "cancellation": given}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.kit.inprocess import run_cli_inprocess
 from tests.kit.warm_kit import run_cli_warm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,6 +63,9 @@ def run_cli(
 
 
 GALLERY_SEED = "20261202"
+# KIT_RUNNER=inprocess: the warm runs go in this process instead (tests/kit/inprocess.py), where
+# mutmut sees the check code; one at a time. Unset or "warm": forked (tests/kit/warm_kit.py).
+RUNNER_ENV = "KIT_RUNNER"
 
 
 def run_kit(
@@ -77,7 +81,8 @@ def run_kit(
 ) -> KitResult:
     """Run the kit against `base_url`; the report is {} when the run wrote none (exit 2).
     `warm`: forked from a process that has the kit imported (tests/kit/warm_kit.py), the same
-    run for a fraction of a subprocess's start-up; False: `python -m conformance` itself."""
+    run for a fraction of a subprocess's start-up (in this process with KIT_RUNNER=inprocess);
+    False: `python -m conformance` itself."""
     report_path = tmp_path / f"kit-report-{next(_counter)}.json"
     args = ["run", "--base-url", base_url, "--report-json", str(report_path)]
     for profile in profiles:
@@ -90,7 +95,9 @@ def run_kit(
     env = {"CONFORMANCE_TOKEN": token}
     if second_token:
         env["CONFORMANCE_SECOND_TOKEN"] = second_token
-    if warm:
+    if warm and os.environ.get(RUNNER_ENV) == "inprocess":
+        done = run_cli_inprocess(args, env=kit_env(env), cwd=tmp_path)
+    elif warm:
         done = run_cli_warm(args, env=kit_env(env), cwd=tmp_path, timeout=timeout)
     else:
         done = run_cli(args, env=env, cwd=tmp_path, timeout=timeout)
