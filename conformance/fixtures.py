@@ -178,6 +178,15 @@ def factory(api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceDa
     return TestData(api, driver, reference_data)
 
 
+@pytest.fixture(scope="module")
+def module_factory(
+    api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData
+) -> TestData:
+    """The run's `factory` for a module-scoped scenario (orders or stock several checks of one
+    module share); `factory` is per check."""
+    return TestData(api, driver, reference_data)
+
+
 @pytest.fixture(scope="session")
 def recorded_responses(http_session: HttpSession) -> Callable[[], list[ApiResponse]]:
     """A function returning every exchange recorded so far (for cross-cutting checks)."""

@@ -237,7 +237,8 @@ def render() -> str:
         "## What the kit accepts",
         "",
         "Each row is a correct server that makes another legal choice"
-        " (tests/kit/variants.py); tests/kit/test_legal_variations.py asserts the kit judges it"
+        " (tests/kit/variants.py); tests/kit/test_legal_variations.py (and its second half,"
+        " test_legal_variations_more.py) asserts the kit judges it"
         " as it judges the reference sandbox.",
         "",
         "| variation | the legal choice | allowed by | may change |",

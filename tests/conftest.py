@@ -55,6 +55,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # worker (longest-first scheduling); the other modules keep their collection order behind them.
 LONGEST_FIRST = (
     "tests/kit/test_legal_variations.py",
+    "tests/kit/test_legal_variations_more.py",
     "tests/kit/test_broken_model.py",
     "tests/kit/test_repeatable_runs.py",
     "tests/kit/test_rate_limited_runs.py",

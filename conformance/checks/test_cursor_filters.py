@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from conformance.catalogue import requirement
-from conformance.driver import WarehouseDriver
-from conformance.factories import ReferenceData, TestData
+from conformance.factories import TestData
 from conformance.http import ApiClient
 from conformance.listing import Walk, walk_list
 from conformance.scenarios import error_code
@@ -46,14 +45,6 @@ def interleaved(api: ApiClient, module_factory: TestData) -> Interleaved:
         walked_ids.append(str(module_factory.create_order(order_number=walked)["id"]))
         other_ids.append(str(module_factory.create_order(order_number=other)["id"]))
     return Interleaved(walked, other, walked_ids, other_ids)
-
-
-@pytest.fixture(scope="module")
-def module_factory(
-    api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData
-) -> TestData:
-    """The run's `factory`, shared by the module-scoped orders (the plugin's is per check)."""
-    return TestData(api, driver, reference_data)
 
 
 def _bare_walk(api: ApiClient, data: Interleaved) -> Walk:

@@ -22,7 +22,7 @@ from conformance import contract
 from conformance.catalogue import requirement
 from conformance.config import Config
 from conformance.driver import WarehouseDriver
-from conformance.factories import ReferenceData, TestData
+from conformance.factories import TestData
 from conformance.http import ApiClient, ApiResponse
 from conformance.scenarios import error_of, orders_with_reference
 
@@ -46,14 +46,6 @@ def envelope_problem(resp: ApiResponse, status: int, code: str) -> str | None:
         f"expected {status} {code} in the error envelope, got {resp.status} {body!r} "
         f"({resp.describe()})"
     )
-
-
-@pytest.fixture(scope="module")
-def module_factory(
-    api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData
-) -> TestData:
-    """The run's `factory`, shared by a module-scoped scenario (the plugin's is per check)."""
-    return TestData(api, driver, reference_data)
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,17 @@ def assert_one_order(api: ApiClient, reference: str, order_id: str) -> None:
     )
 
 
+def assert_replays(resp: ApiResponse, order_id: str, situation: str) -> None:
+    """The answer to a retry is the first create's: 200 (or 201) with the same order id."""
+    assert resp.status in REPLAY_STATUSES, (
+        f"expected 200 (or 201) for {situation}, got {resp.status} ({resp.describe()})"
+    )
+    replay_id = (resp.json or {}).get("id")
+    assert replay_id == order_id, (
+        f"expected the retry to return order {order_id}, got {replay_id!r} ({resp.describe()})"
+    )
+
+
 @requirement("IDEM-001")
 def test_create_without_idempotency_key_is_rejected_with_400(
     api: ApiClient, factory: TestData
@@ -83,14 +94,7 @@ def test_retry_with_same_key_and_body_returns_the_same_order(
     key = new_key(run_id)
     order_id = created_id(post_order(api, body, key), "the first create")
     replay = post_order(api, body, key)
-    assert replay.status in REPLAY_STATUSES, (
-        f"expected 200 (or 201) for a retry with the same key and body, got {replay.status} "
-        f"({replay.describe()})"
-    )
-    replay_id = (replay.json or {}).get("id")
-    assert replay_id == order_id, (
-        f"expected the retry to return order {order_id}, got {replay_id!r} ({replay.describe()})"
-    )
+    assert_replays(replay, order_id, "a retry with the same key and body")
     assert_one_order(api, body["reference"], order_id)
 
 
@@ -110,14 +114,7 @@ def test_retry_with_reordered_json_counts_as_the_same_body(
         content=reordered.encode("utf-8"),
         headers={"Idempotency-Key": key, "Content-Type": "application/json"},
     )
-    assert replay.status in REPLAY_STATUSES, (
-        f"expected 200 (or 201) for the same body with another key order, got {replay.status} "
-        f"({replay.describe()})"
-    )
-    replay_id = (replay.json or {}).get("id")
-    assert replay_id == order_id, (
-        f"expected the retry to return order {order_id}, got {replay_id!r} ({replay.describe()})"
-    )
+    assert_replays(replay, order_id, "the same body with another key order")
     assert_one_order(api, body["reference"], order_id)
 
 
@@ -190,14 +187,7 @@ def test_retry_after_a_pause_returns_the_same_order(
     order_id = created_id(post_order(api, body, key), "the first create")
     time.sleep(RETRY_PAUSE_SECONDS)
     retry = post_order(api, body, key)
-    assert retry.status in REPLAY_STATUSES, (
-        f"expected 200 (or 201) for a retry after {RETRY_PAUSE_SECONDS:g}s, got {retry.status} "
-        f"({retry.describe()})"
-    )
-    retry_id = (retry.json or {}).get("id")
-    assert retry_id == order_id, (
-        f"expected the retry to return order {order_id}, got {retry_id!r} ({retry.describe()})"
-    )
+    assert_replays(retry, order_id, f"a retry after {RETRY_PAUSE_SECONDS:g}s")
     assert_one_order(api, body["reference"], order_id)
 
 

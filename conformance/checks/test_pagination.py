@@ -28,7 +28,7 @@ import pytest
 
 from conformance.catalogue import requirement
 from conformance.driver import WarehouseDriver
-from conformance.factories import ReferenceData, TestData
+from conformance.factories import TestData
 from conformance.http import ApiClient, ApiResponse
 from conformance.listing import (
     Walk,
@@ -203,14 +203,6 @@ def run_scenario(resource: _Resource) -> Scenario:
         created_during=created,
         walk=walk,
     )
-
-
-@pytest.fixture(scope="module")
-def module_factory(
-    api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData
-) -> TestData:
-    """The run's `factory`, shared by a module-scoped scenario (the plugin's is per check)."""
-    return TestData(api, driver, reference_data)
 
 
 @pytest.fixture(scope="module", params=sorted(RESOURCES))

@@ -17,19 +17,11 @@ from conformance import contract
 from conformance.catalogue import requirement
 from conformance.config import Config
 from conformance.driver import WarehouseDriver
-from conformance.factories import ReferenceData, TestData
+from conformance.factories import TestData
 from conformance.http import ApiClient, ApiResponse
 from conformance.listing import walk_list
 from conformance.outcomes import not_exercised
 from conformance.scenarios import error_code
-
-
-@pytest.fixture(scope="module")
-def module_factory(
-    api: ApiClient, driver: WarehouseDriver, reference_data: ReferenceData
-) -> TestData:
-    """The run's `factory`, shared by a module-scoped scenario (the plugin's is per check)."""
-    return TestData(api, driver, reference_data)
 
 
 @pytest.fixture(scope="module")

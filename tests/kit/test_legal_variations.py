@@ -10,6 +10,9 @@ and must judge it as it judges the reference sandbox: every requirement that pas
 passes on the variant, nothing is `failed`, and a `warning` only where a SHOULD the variant leaves
 out allows it. When the reference sandbox is `conformant` (exit 0), so must the variant be.
 
+The gallery is split across two modules (this one and test_legal_variations_more.py, which also
+holds the sandbox with history and the two runs at once) so that two test workers share it.
+
 The gallery runs with `--no-property-based` (the Schemathesis part takes minutes per run); the
 120 requests/minute and 200 ms latency runs are `slow` (the nox session `slow` runs them). The
 other runs are independent (a sandbox and a kit subprocess each), so the module fixture `runs`
@@ -18,7 +21,6 @@ starts them all at once, a few at a time (tests/kit/gallery.py), and each test j
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 import json
 import time
@@ -26,7 +28,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.kit import variants as v
@@ -44,7 +45,6 @@ GLOBEX = "wms_test_globex_token"
 PROFILES = ("core", "security")
 FAST_ARGS = ("--no-property-based",)
 BAD = ("failed", "warning")
-HISTORY_ORDERS = 3000
 RUN_TIMEOUT = 900
 
 
@@ -74,19 +74,21 @@ def run_variant(variant: v.LegalVariant, tmp: Path) -> KitResult:
 BASELINE = v.LegalVariant("baseline", "the reference sandbox", "", v.sandbox)
 
 
+def gallery_runs(root: Path, served: list[v.LegalVariant], **extra: Any) -> dict[str, Any]:
+    """The reference run and each served variant (plus `extra` jobs: name -> callable of a
+    directory), each independent of the others, all started together; keyed by name."""
+    jobs: dict[str, Any] = {
+        variant.name: functools.partial(run_variant, variant, root / variant.name)
+        for variant in [BASELINE, *served]
+    }
+    jobs.update({name: functools.partial(job, root / name) for name, job in extra.items()})
+    return parallel(jobs)
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The reference run, every wrapper variant, the sandbox with history and the two runs at
-    once: each independent of the others, all started together; keyed by variant name."""
-    root = tmp_path_factory.mktemp("legal")
-    served = {variant.name: variant for variant in [BASELINE, *SERVED.values()]}
-    jobs: dict[str, Any] = {
-        name: functools.partial(run_variant, variant, root / name)
-        for name, variant in served.items()
-    }
-    jobs["history-3000-orders"] = functools.partial(run_with_history, root / "history")
-    jobs["two-concurrent-runs"] = functools.partial(run_twice_at_once, root / "two")
-    return parallel(jobs)
+    """The reference run and this module's share of the served variants."""
+    return gallery_runs(tmp_path_factory.mktemp("legal"), list(HERE.values()))
 
 
 @pytest.fixture(scope="module")
@@ -140,9 +142,33 @@ WRAPPERS = [
 
 # Each wrapper variant -> the server its run serves: a stack of compatible variants or itself.
 SERVED = v.wrapper_runs()
+# The gallery is split across two modules, this one and test_legal_variations_more.py (which runs
+# these served variants, the sandbox with history and the two runs at once), so that pytest-xdist
+# gives it two workers: each run's server lives in the worker's own process, and one process's
+# servers share one interpreter lock. Each module has its own reference run.
+IN_SECOND_MODULE = frozenset(
+    {"everything-at-once", "stack-idempotency", "stack-pages", "millisecond-clock-ties-by-id"}
+)
 
 
-@pytest.mark.parametrize("variant", WRAPPERS)
+def served_runs(*, second_module: bool) -> dict[str, v.LegalVariant]:
+    """The served variants (stacks or variants alone) of one of the gallery's two modules."""
+    return {
+        served.name: served
+        for served in SERVED.values()
+        if (served.name in IN_SECOND_MODULE) == second_module
+    }
+
+
+def wrappers_of(served: dict[str, v.LegalVariant]) -> list[Any]:
+    """The wrapper variants whose run is one of `served`, as test parameters."""
+    return [param for param in WRAPPERS if SERVED[param.values[0].name].name in served]
+
+
+HERE = served_runs(second_module=False)
+
+
+@pytest.mark.parametrize("variant", wrappers_of(HERE))
 def test_kit_accepts_legal_variant(
     variant: v.LegalVariant, baseline: KitResult, runs: dict[str, Any]
 ) -> None:
@@ -156,76 +182,6 @@ def test_kit_accepts_200ms_latency(reference: KitResult, tmp_path: Path):
     with serve(variant.build(str(tmp_path / "sandbox.db"))) as url:
         result = kit(f"{url}/v1", tmp_path)
     assert_accepted(variant, result, reference)
-
-
-# -- a sandbox with history ---------------------------------------------------------------------
-def seed_orders(base_url: str, count: int) -> None:
-    """`count` orders of an earlier "run" (some cancelled), created through the API itself."""
-    headers = {"Authorization": f"Bearer {ACME}"}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
-        warehouse = client.get("/warehouses").json()["data"][0]["id"]
-        stock = {"sku": "HISTORY-SKU", "warehouse_id": warehouse, "on_hand": count * 2}
-        assert client.post("/sandbox/inventory", json=stock).status_code == 200
-
-        def create(n: int) -> None:
-            body = {
-                "order_number": f"HIST-{n:05d}",
-                "reference": f"hist-ref-{n:05d}",
-                "warehouse_id": warehouse,
-                "ship_to": {
-                    "name": "History",
-                    "address1": "1 Old St",
-                    "city": "Sydney",
-                    "country": "AU",
-                },
-                "items": [{"sku": "HISTORY-SKU", "quantity": 1 + n % 3}],
-            }
-            created = client.post("/orders", json=body, headers={"Idempotency-Key": f"hist-{n}"})
-            assert created.status_code == 201, created.text
-            if n % 10 == 0:
-                order_id = created.json()["id"]
-                assert client.post(f"/orders/{order_id}/cancel").status_code == 200
-
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(create, range(count)))
-
-
-def run_with_history(tmp_path: Path) -> KitResult:
-    variant = v.BY_NAME["history-3000-orders"]
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    with serve(variant.build(str(tmp_path / "sandbox.db"))) as url:
-        started = time.monotonic()
-        seed_orders(f"{url}/v1", HISTORY_ORDERS)
-        print(f"seeded {HISTORY_ORDERS} orders in {time.monotonic() - started:.1f} s")
-        return kit(f"{url}/v1", tmp_path)
-
-
-def test_kit_accepts_a_sandbox_with_thousands_of_orders(
-    baseline: KitResult, runs: dict[str, Any]
-) -> None:
-    variant = v.BY_NAME["history-3000-orders"]
-    assert_accepted(variant, runs[variant.name], baseline)
-
-
-def run_twice_at_once(tmp_path: Path) -> list[KitResult]:
-    variant = v.BY_NAME["two-concurrent-runs"]
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir(parents=True)
-    second.mkdir()
-    with (
-        serve(variant.build(str(tmp_path / "sandbox.db"))) as url,
-        concurrent.futures.ThreadPoolExecutor(2) as pool,
-    ):
-        runs = [pool.submit(kit, f"{url}/v1", where) for where in (first, second)]
-        return [run.result() for run in runs]
-
-
-def test_two_kit_runs_at_once_against_one_sandbox(
-    baseline: KitResult, runs: dict[str, Any]
-) -> None:
-    variant = v.BY_NAME["two-concurrent-runs"]
-    for result in runs[variant.name]:
-        assert_accepted(variant, result, baseline)
 
 
 # -- rate limited -------------------------------------------------------------------------------

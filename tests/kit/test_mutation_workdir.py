@@ -99,3 +99,12 @@ def test_a_module_fixtures_hits_reach_every_test_of_the_module() -> None:
     hits.clear()
     mutation_attribution.pytest_runtest_teardown(item("tests/kit/test_other.py::test_c"), None)
     assert hits == set()
+
+
+def test_the_dev_extra_installs_the_mutmut_the_session_runs() -> None:
+    """The glue above is tested against the mutmut `nox -s mutation_checks` installs: one pin."""
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]["dev"]
+    session = re.search(r'^MUTMUT = "([^"]+)"', (ROOT / "noxfile.py").read_text(), re.M)
+    assert session is not None and session.group(1) in dev
