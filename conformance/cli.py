@@ -235,52 +235,49 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(stale)
 
 
-def run_checks(
-    config: Config, *, junitxml: str | None = None, extra_args: Sequence[str] = ()
-) -> tuple[int, dict[str, Any] | None]:
-    """pytest over the installed `conformance.checks`; (pytest exit code, JSON report or None)."""
+# pytest reads these from os.environ only, so they are set there for a run (our own settings are
+# not: GivenSettings). The run is hermetic: no pytest plugin of the vendor's environment (one could
+# reorder, repeat or skip checks), nor the caller's PYTEST_ADDOPTS or PYTEST_PLUGINS (a CI job's
+# "-x" or "--co" would silently shorten the run). It is also cheaper: an autoloaded plugin's whole
+# distribution (Schemathesis, Hypothesis, anyio: about 270 modules) would be assertion-rewritten
+# on every run.
+HERMETIC_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_ADDOPTS": "", "PYTEST_PLUGINS": ""}
+
+
+@contextlib.contextmanager
+def checks_invocation() -> Iterator[list[str]]:
+    """pytest's arguments for the installed `conformance.checks`, as every kit run collects them:
+    our own ini file (a pytest configuration found above the checks, a repository's
+    pyproject.toml say, must not change the run), the repository as rootdir (module names), no
+    cache directory, no randomised order. The ini file lasts while the context is open."""
     import conformance.checks
 
     checks_dir = Path(conformance.checks.__file__).resolve().parent
     with tempfile.TemporaryDirectory(prefix="conformance-") as tmp:
-        # Our own ini file: a pytest configuration found above the checks (a repository's
-        # pyproject.toml, say) must not change the run.
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
+        yield [
+            str(checks_dir),
+            *("-c", str(ini), "--rootdir", str(checks_dir.parent.parent)),
+            *("-p", "no:cacheprovider", "-p", "no:randomly"),
+            "--continue-on-collection-errors",
+        ]
+
+
+def run_checks(
+    config: Config, *, junitxml: str | None = None, extra_args: Sequence[str] = ()
+) -> tuple[int, dict[str, Any] | None]:
+    """pytest over the installed `conformance.checks`; (pytest exit code, JSON report or None)."""
+    with checks_invocation() as args:
         # The kit speaks for itself (progress by area, a block per failed rule); pytest's own
         # terminal output (dots, tracebacks, warnings) only with --verbose.
-        output = ["-q", "--tb=short"] if config.verbose else ["-p", "no:terminal"]
-        args = [
-            str(checks_dir),
-            "-c",
-            str(ini),
-            "--rootdir",
-            str(checks_dir.parent.parent),
-            *output,
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            "--continue-on-collection-errors",
-            # The kit's modules were imported before pytest could rewrite them: expected.
-            "-W",
-            "ignore::pytest.PytestAssertRewriteWarning",
-        ]
-        # The run is hermetic: only the kit's plugin, never whatever pytest plugins the vendor's
-        # environment has installed (they could reorder, repeat or skip checks). It is also
-        # cheaper: an autoloaded plugin's whole distribution (Schemathesis, Hypothesis, anyio:
-        # about 270 modules) would be assertion-rewritten on every run.
+        args += ["-q", "--tb=short"] if config.verbose else ["-p", "no:terminal"]
+        # The kit's modules were imported before pytest could rewrite them: expected.
+        args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+        # Only the kit's plugin (HERMETIC_ENV keeps every other out).
         args += ["-p", "conformance.plugin", *extra_args]
         sink = _ResultSink(own_output=not config.verbose)
-        # Nor the caller's PYTEST_ADDOPTS or PYTEST_PLUGINS (a CI job's "-x" or "--co" would
-        # silently shorten the run). pytest reads these from os.environ only, so they are set
-        # there for the run; our own settings are not (GivenSettings).
-        hermetic = {
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-            "PYTEST_ADDOPTS": "",
-            "PYTEST_PLUGINS": "",
-        }
-        with _environment(hermetic):
+        with _environment(HERMETIC_ENV):
             code = pytest.main(args, plugins=[GivenSettings(config), sink])
     for line in sink.closing:
         print(line)

@@ -266,34 +266,6 @@ class Config:
         redaction.register_secret(config.second_token)
         return config
 
-    def to_env(self) -> dict[str, str]:
-        """The `CONFORMANCE_*` variables that recreate this config in another process."""
-        env = {
-            env_name("base-url"): self.base_url,
-            env_name("profile"): ",".join(self.profiles),
-            env_name("driver"): self.driver_spec,
-            env_name("seed"): str(self.seed),
-            env_name("timeout"): str(self.timeout),
-            env_name("run-id"): self.run_id,
-        }
-        optional = {
-            "token": self.token,
-            "second-token": self.second_token,
-            "max-rps": None if self.max_rps is None else str(self.max_rps),
-            "report-json": self.report_json,
-            "report-html": self.report_html,
-            "only": ",".join(self.only) or None,
-            "no-property-based": None if self.property_based else "1",
-            "model-steps": str(self.model_steps),
-            "webhook-listen": self.webhook_listen,
-            "webhook-url": self.webhook_url,
-            "webhook-timeout": None if self.webhook_timeout is None else str(self.webhook_timeout),
-            "probe-rate-limit": "1" if self.probe_rate_limit else None,
-            "verbose": "1" if self.verbose else None,
-        }
-        env.update({env_name(name): text for name, text in optional.items() if text})
-        return env
-
 
 def _flag(raw: Any) -> bool:
     """A flag from an option (True/None) or a variable ("1", "true", "no", ...)."""

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from conformance.checks.test_model_based import test_target_agrees_with_the_model as judge
-from conformance.config import DEFAULT_MODEL_STEPS, Config, ConfigError
+from conformance.config import DEFAULT_MODEL_STEPS, Config, ConfigError, env_name
 from conformance.evidence import FailedWithEvidence
 from conformance.model.machine import ModelMismatch, ModelRun
 from conformance.outcomes import NotExercised
@@ -40,7 +40,9 @@ def test_a_bad_step_count_is_one_sentence(raw: str) -> None:
 
 
 def test_the_step_count_reaches_the_pytest_run() -> None:
-    env = config(**{"model-steps": "7"}).to_env()
+    """A plain pytest run with the plugin reads the step count from CONFORMANCE_MODEL_STEPS (the
+    CLI hands its whole Config over as an object)."""
+    env = {env_name("base-url"): BASE["base-url"], env_name("model-steps"): "7"}
     again = Config.from_sources(lambda name: None, env)
     assert again.model_steps == 7
 

@@ -16,32 +16,21 @@ Best effort: if the pass fails, a run imports what is missing itself, as before.
 from __future__ import annotations
 
 import contextlib
-import tempfile
-from pathlib import Path
 
-_HERMETIC = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_ADDOPTS": "", "PYTEST_PLUGINS": ""}
+import pytest
+
+from conformance.cli import HERMETIC_ENV, checks_invocation
 
 
 def preload() -> int:
     """pytest's collection of the installed checks, without running them; pytest's exit code."""
-    import pytest
-
-    import conformance.checks
-
-    checks_dir = Path(conformance.checks.__file__).resolve().parent
-    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as tmp:
-        for name, value in _HERMETIC.items():
+    # How pytest imports and rewrites the checks is decided by the run's own invocation (ini file,
+    # rootdir, hermetic environment), so the preload uses exactly that. Collect-only, no output,
+    # and no kit plugin (inert without a base URL anyway).
+    with pytest.MonkeyPatch.context() as patch, checks_invocation() as args:
+        for name, value in HERMETIC_ENV.items():
             patch.setenv(name, value)
-        ini = Path(tmp) / "pytest.ini"
-        ini.write_text("[pytest]\n", encoding="utf-8")
-        # What decides how pytest imports and rewrites the checks is the run's: its own ini
-        # file (python_files) and the repository as rootdir (module names). Collect-only, no
-        # output, no cache directory, and no kit plugin (inert without a base URL anyway).
-        quiet = [f"-pno:{plugin}" for plugin in ("terminal", "cacheprovider", "randomly")]
-        root = str(checks_dir.parent.parent)
-        args = [str(checks_dir), "-c", str(ini), "--rootdir", root, "--collect-only", *quiet]
-        args.append("--continue-on-collection-errors")
-        return int(pytest.main(args))
+        return int(pytest.main([*args, "--collect-only", "-p", "no:terminal"]))
 
 
 # The fork server must start even if the pass fails: its runs then import the checks themselves.
