@@ -35,6 +35,7 @@ from conformance.client import command as client_command
 from conformance.config import ENV_PREFIX, OPTIONS, Config, ConfigError
 from conformance.driver import load_driver
 from conformance.errors import KitError
+from conformance.http import tls_context
 from conformance.outcomes import exit_code
 from conformance.plugin import GivenSettings, fold
 
@@ -179,7 +180,7 @@ def preflight(config: Config) -> None:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     timeout = min(config.timeout, PREFLIGHT_TIMEOUT)
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+    with httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context()) as client:
         assert config.token is not None
         _probe(client, config.base_url, config.token, "token")
         if config.second_token:

@@ -24,8 +24,10 @@ resource is 404 whatever the token's scopes (SEC-001), so there a 403 is a findi
 from __future__ import annotations
 
 import email.utils
+import functools
 import json as jsonlib
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -161,6 +163,18 @@ class OperationIndex:
 # or an Authorization header the caller wrote itself (a curl line says $CONFORMANCE_TOKEN for
 # the first alone).
 Auth = Literal["token", "none", "other", "header"]
+
+
+@functools.cache
+def tls_context(*, trust_env: bool = True) -> ssl.SSLContext:
+    """The verifying TLS context every HTTP client of the process shares (`verify=`).
+
+    httpx builds a new one for each client it makes, and building one reads the whole CA bundle:
+    about 30-60 ms of CPU, paid by every kit run four times (preflight, the checks' session, the
+    sandbox driver, the clean-up). The context is the one httpx would build (same CA bundle, same
+    `SSL_CERT_FILE`/`SSL_CERT_DIR` handling under `trust_env`); sharing one across clients and
+    threads is what `ssl.SSLContext` is for."""
+    return httpx.create_ssl_context(trust_env=trust_env)
 
 
 @dataclass(repr=False)
@@ -331,6 +345,7 @@ class HttpSession:
         self.throttle = Throttle(max_rps)
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
+            verify=tls_context(),
             follow_redirects=False,  # never: the token must not go to another host
             transport=transport,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),

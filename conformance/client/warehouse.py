@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from conformance.http import tls_context
+
 BYPASS = {"X-Chaos-Bypass": "1"}
 
 
@@ -26,6 +28,7 @@ class Warehouse:
             headers={"Authorization": f"Bearer {token}", **BYPASS},
             timeout=30,
             trust_env=False,
+            verify=tls_context(trust_env=False),
         )
 
     def close(self) -> None:

@@ -33,6 +33,7 @@ import functools
 import hashlib
 import hmac
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -81,6 +82,13 @@ def sign(secret: str, timestamp: int, body: bytes, previous: str | None = None) 
     return ",".join([f"t={timestamp}", *(f"v1={value}" for value in values)])
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # One per process: httpx would build one per client, reading the whole CA bundle each time
+    # (30-60 ms of CPU), and a process may start many sandboxes (tests, chaos runs).
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class Deliverer:
     def __init__(
         self,
@@ -110,7 +118,9 @@ class Deliverer:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
-        self._client = httpx.AsyncClient(timeout=self.timeout, trust_env=False)
+        self._client = httpx.AsyncClient(
+            timeout=self.timeout, trust_env=False, verify=_tls_context()
+        )
         self._task = asyncio.create_task(self._run(), name="webhook-deliveries")
 
     async def stop(self) -> None:

@@ -303,3 +303,30 @@ def test_json_body_and_explicit_headers() -> None:
 def test_unknown_operation_is_not_mapped() -> None:
     resp = client(lambda request: httpx.Response(405, json={})).request("DELETE", "/orders")
     assert resp.operation_id is None
+
+
+def test_every_client_of_a_process_shares_one_verifying_tls_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httpx builds a TLS context (the whole CA bundle read) for each client; the kit builds one
+    per process and hands it to each client, still verifying certificates."""
+    import ssl
+
+    built: list[bool] = []
+    real = httpx.create_ssl_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(kwargs.get("trust_env", True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counting)
+    kit_http.tls_context.cache_clear()
+    try:
+        sessions = [HttpSession(BASE, spec=fulfillment_spec.load_openapi()) for _ in range(3)]
+        for session in sessions:
+            session.close()
+        assert built == [True], f"expected one TLS context for three sessions, built {built}"
+        context = kit_http.tls_context()
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    finally:
+        kit_http.tls_context.cache_clear()

@@ -306,3 +306,25 @@ def test_notes_and_messages_told_apart_by_exception_class(
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["recorded_exchanges_dropped"] == 0
     assert report["requests_resent_after_lost_connection"] == 0
+
+
+def test_without_pytest_terminal_a_failed_check_keeps_its_message_and_a_native_traceback(
+    pytester: pytest.Pytester, fake_catalogue: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kit's own runs turn pytest's terminal off: the traceback of a failed check then goes
+    to JUnit in Python's format (cheaper than pytest's), and the message and the verdict are the
+    same as with the terminal on."""
+    monkeypatch.setenv("CONFORMANCE_TOKEN", TOKEN)
+    pytester.makepyfile(test_checks=CHECKS)
+    seen: dict[str, dict[str, tuple[str, str]]] = {}
+    for mode, extra in (("terminal", ()), ("no terminal", ("-p", "no:terminal"))):
+        junit = tmp_path / f"junit-{len(seen)}.xml"
+        pytester.runpytest(*active_args(tmp_path, "--junitxml", str(junit), *extra))
+        seen[mode] = outcomes(tmp_path)
+        failure = junit.read_text()
+        if mode == "terminal":
+            assert "Traceback (most recent call last)" not in failure
+        else:
+            assert "Traceback (most recent call last)" in failure
+        assert "expected X, got Y" in failure
+    assert seen["terminal"] == seen["no terminal"]

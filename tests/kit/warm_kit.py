@@ -47,6 +47,8 @@ PRELOAD = [
 ]
 if os.environ.get("WARM_KIT_CHECKS", "1") != "0":
     PRELOAD.append("tests.kit.warm_checks")
+# Last: fills the caches every run fills first, then freezes the heap (tests/kit/warm_heap.py).
+PRELOAD.append("tests.kit.warm_heap")
 
 _lock = threading.Lock()
 _context: ForkServerContext | None = None

@@ -1,0 +1,32 @@
+"""Imported last by the warm kit's fork server (tests/kit/warm_kit.py): the process-wide caches
+every kit run fills first, filled once, then the fork server's heap frozen for the garbage
+collector.
+
+- The caches: the parsed spec and catalogue and the operation table (`contract.operations()`,
+  which every run's preflight calls). Filled here, a forked run finds them as a subprocess run
+  would after its first call: same values, read from the same files at the same paths.
+- The freeze (`gc.freeze()`, what the gc module's documentation advises before forking workers):
+  the preloaded modules are about a million objects that never die. Unfrozen, every collection
+  of the oldest generation in a forked run walks them all, and the one pytest forces when a
+  session ends (`_pytest.unraisableexception`) cost a gallery run about 6 % of its CPU; walking
+  them also writes to pages the child would otherwise share with the fork server. Frozen, they
+  stay out of every collection; the run's own objects are collected as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+
+import fulfillment_spec
+
+from conformance import catalogue, contract
+
+# Best effort, as the preload: a failure here leaves a run to fill the caches itself.
+with contextlib.suppress(Exception):
+    fulfillment_spec.load_openapi()
+    fulfillment_spec.load_requirements()
+    catalogue.catalogue()
+    contract.operations()
+gc.collect()
+gc.freeze()
