@@ -48,7 +48,7 @@ def run_cli(
     *,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-    timeout: float = 900,
+    timeout: float = 1800,
 ) -> subprocess.CompletedProcess[str]:
     """`python -m conformance <args>` in a subprocess (cwd must not be inside conformance/)."""
     return subprocess.run(
@@ -76,7 +76,7 @@ def run_kit(
     second_token: str | None = None,
     extra_args: Sequence[str] = (),
     tmp_path: Path,
-    timeout: float = 900,
+    timeout: float = 1800,
     warm: bool = True,
 ) -> KitResult:
     """Run the kit against `base_url`; the report is {} when the run wrote none (exit 2).

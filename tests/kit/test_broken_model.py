@@ -18,7 +18,7 @@ from tests.kit.gallery import Broken, Run, assert_all_passed, run_all
 from tests.kit.harness import outcome
 
 pytest.importorskip("fulfillment_sandbox.app")
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = pytest.mark.timeout(3600)
 
 SEED = ("--seed", "7", "--no-property-based")
 CASES = (

@@ -21,7 +21,7 @@ pytest.importorskip("fulfillment_sandbox.app")
 
 PROFILES = ("core", "inbound", "adjustments", "returns")
 AREAS = ("INB", "ADJ", "RET")
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(1800)
 
 
 def B(server: type[Any], target: str, group: int, also: tuple[str, ...] = ()) -> Broken:

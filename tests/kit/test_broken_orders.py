@@ -23,7 +23,7 @@ from tests.kit.gallery import Broken, Run
 pytest.importorskip("fulfillment_sandbox.app")
 # All kit runs happen in one module fixture, which the first test pays for: a loaded CI machine
 # must not trip the per-test timeout of pyproject.toml there.
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = pytest.mark.timeout(3600)
 
 AREAS = ("IDEM", "ORD", "AMD", "CAN", "LIMITS")
 # API-015 (request limits) is probed on createOrder, so its broken servers live here.

@@ -38,7 +38,7 @@ ERRORS = (
     "ERR-010", "ERR-011", "ERR-013", "API-001", "API-007",
 )  # fmt: skip
 # The matrix is one fixture: give it room beyond the suite's per-test timeout on a busy machine.
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = pytest.mark.timeout(3600)
 
 
 def area_ids(area: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from tests.kit import gallery
 from tests.kit.gallery import Broken
 
 pytest.importorskip("fulfillment_sandbox.app")
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = pytest.mark.timeout(3600)
 
 IDS = gallery.area_ids("RSN")
 

@@ -19,7 +19,7 @@ from tests.kit import gallery
 from tests.kit.gallery import Broken, Run
 
 pytest.importorskip("fulfillment_sandbox.app")
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = pytest.mark.timeout(3600)
 
 CASES = [
     Broken(subtle.BurstTiesInArrivalOrder, "PAG-005"),

@@ -24,7 +24,7 @@ sandbox = pytest.importorskip("fulfillment_sandbox.app")
 
 # The broken servers claim the advanced profiles too, so WHK-017 is exercised on every run.
 PROFILES = ("core", "webhooks", "inbound", "adjustments", "returns")
-pytestmark = pytest.mark.timeout(900)
+pytestmark = pytest.mark.timeout(2400)
 # What the sandbox's secrets look like (whsec_ + 43 url-safe characters); "whsec_***" is masked.
 SECRET_SHAPE = re.compile(r"whsec_[A-Za-z0-9_\-]{20,}")
 

@@ -23,7 +23,7 @@ from tests.kit.harness import KitResult, run_kit
 from tests.live_server import serve
 
 # Each test runs the kit in a subprocess (bounded itself); the default 300 s is too tight.
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = pytest.mark.timeout(3600)
 
 SECRET = "wms_hostile_secret_7f3a9c2e51"
 SECOND = "wms_hostile_second_b81d04aa76"

@@ -33,7 +33,7 @@ from tests.live_server import serve
 pytest.importorskip("fulfillment_sandbox.app")
 
 # Each test runs the kit in a subprocess (bounded itself); the default 300 s is too tight.
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = pytest.mark.timeout(3600)
 
 HISTORY_ORDERS = 3000
 

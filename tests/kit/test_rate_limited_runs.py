@@ -72,7 +72,7 @@ FULL_RUN_TIMEOUT = 3600
 # The stateful phase's scenarios in the short run (about 40 requests, 8 of them refused).
 STATEFUL_SCENARIOS = 5
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(1800)
 
 
 # -- servers ------------------------------------------------------------------------------------

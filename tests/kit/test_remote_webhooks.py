@@ -55,7 +55,7 @@ def post(host: str, port: int, path: str, body: bytes = b'{"event_id":"evt_1"}')
 # -- the kit, end to end ------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(2400)
 def test_webhooks_profile_passes_through_a_public_url(tmp_path: Path) -> None:
     """--webhook-listen 127.0.0.2:PORT --webhook-url http://127.0.0.2:PORT/kit-hooks against the
     reference sandbox: every testable WHK id passes, and every subscription named the URL."""

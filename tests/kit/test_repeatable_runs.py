@@ -30,7 +30,7 @@ from tests.kit.harness import kit_env, outcome, run_kit
 from tests.live_server import free_port, serve
 
 fulfillment_sandbox_app = pytest.importorskip("fulfillment_sandbox.app")
-pytestmark = pytest.mark.timeout(1200)
+pytestmark = pytest.mark.timeout(3600)
 
 RUNS = 3
 

@@ -31,7 +31,7 @@ from tests.kit.test_legal_variations import BASELINE, assert_accepted, outcomes,
 from tests.live_server import serve
 
 pytest.importorskip("fulfillment_sandbox.app")
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = pytest.mark.timeout(3600)
 
 NO_SCOPE = {"error": {"code": "insufficient_scope", "message": "No.", "request_id": "req_1"}}
 FORBIDDEN = {"error": {"code": "forbidden", "message": "No.", "request_id": "req_1"}}

@@ -31,7 +31,7 @@ CHANGELOG = ROOT / "CHANGELOG.md"
 VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 OPTIC_ENV = {"OPTIC_TELEMETRY_LEVEL": "off"}
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(1800)
 
 
 def version_key(version: str) -> tuple[int, ...]:

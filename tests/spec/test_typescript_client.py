@@ -29,7 +29,7 @@ SCENARIO = Path(__file__).resolve().parent / "typescript" / "scenario.ts"
 GENERATOR_ARGS = ("--default-non-nullable", "false", "--output")
 TSC_ARGS = ("--strict", "--noEmit", "--target", "es2022", "--module", "es2022")
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(1800)
 
 
 def typecheck(spec_path: Path, workdir: Path) -> tuple[str, subprocess.CompletedProcess[str]]:
